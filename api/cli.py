@@ -1,0 +1,309 @@
+"""The ``scout`` command line. Parses flags into settings, calls indexer/search, prints results."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.errors import EXIT_INTERRUPTED, EXIT_STRICT_FAILURES, exit_code
+from api.wiring import encoder_for_index, encoder_for_search, open_for_search
+from indexer.errors import ScoutError
+from indexer.library import Library
+from indexer.pipeline import IndexRun, RunStats, reembed
+from indexer.settings import LIBRARY_ENV, EncoderOptions, IndexSettings, default_library_dir
+from search.engine import Searcher
+from search.query import Example, Filters, Query, parse_text
+
+app = typer.Typer(
+    help="Scout: index an image library and search it by meaning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+LibraryOpt = typer.Option(
+    None, "--library", "-L", envvar=LIBRARY_ENV,
+    help=f"Library folder [default: ${LIBRARY_ENV} or ~/.local/share/scout/library].",
+)
+DeviceOpt = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.")
+ThreadsOpt = typer.Option(None, "--threads", help="CPU threads for the model (default: all).")
+CacheOpt = typer.Option(None, "--cache-dir", envvar="SCOUT_MODEL_CACHE",
+                        help="Where model weights are looked for (Hugging Face cache layout).")
+DownloadOpt = typer.Option(False, "--allow-download", envvar="SCOUT_ALLOW_DOWNLOAD",
+                           help="Let open_clip download missing weights (needs network).")
+
+
+def _library_path(library: Optional[Path]) -> Path:
+    return Path(library) if library else default_library_dir()
+
+
+def _options(device: str, threads: Optional[int], cache_dir: Optional[Path], allow_download: bool) -> EncoderOptions:
+    return EncoderOptions(device=device, threads=threads, cache_dir=cache_dir, allow_download=allow_download)
+
+
+def handles_errors(command: Callable) -> Callable:
+    """Turn ScoutError into a two-line message and its exit code; Ctrl-C into exit 130."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ScoutError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            if exc.hint:
+                err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            raise typer.Exit(exit_code(exc)) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: finished batches are saved; run the same command to resume.")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper
+
+
+class _ProgressView:
+    """A rich progress bar fed by the pipeline's RunStats callbacks (throttled to 10 Hz)."""
+
+    def __init__(self, console: Console):
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]indexing[/]"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} files"),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+            transient=False,
+        )
+        self.task = self.progress.add_task("index", total=0, detail="")
+        self._last = 0.0
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def __call__(self, stats: RunStats) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        detail = (
+            f"embedded {stats.embedded} · reused {stats.reused} · unchanged {stats.unchanged} · "
+            f"failed {stats.failed} · {stats.images_per_second:.1f} img/s"
+        )
+        self.progress.update(self.task, total=stats.found, completed=stats.done, detail=detail)
+
+
+def _print_summary(stats: RunStats, status: str, library: Path) -> None:
+    verb = "Indexed" if status == "completed" else "Interrupted after"
+    err.print(
+        f"{verb} {stats.found} files in {stats.seconds:.1f}s: {stats.embedded} embedded, "
+        f"{stats.reused} reused (renamed/duplicate), {stats.unchanged} unchanged, "
+        f"{stats.ignored} not images, {stats.failed} failed, {stats.removed} removed. "
+        f"Library: {library}",
+        highlight=False,
+    )
+    if stats.failed:
+        err.print(f"[yellow]{stats.failed} files could not be indexed; `scout errors` says why.[/]")
+
+
+@app.command()
+@handles_errors
+def index(
+    paths: list[Path] = typer.Argument(..., help="Folders to index (recursively)."),
+    library: Optional[Path] = LibraryOpt,
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Encoder spec, e.g. offline or open_clip:ViT-B-32@laion2b_s34b_b79k."),
+    device: str = DeviceOpt,
+    threads: Optional[int] = ThreadsOpt,
+    batch_size: int = typer.Option(32, "--batch-size", help="Images per model call."),
+    workers: int = typer.Option(2, "--workers", help="Decode threads."),
+    max_megapixels: float = typer.Option(120.0, "--max-megapixels", help="Refuse images larger than this."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try again files that failed before, even if unchanged."),
+    strict: bool = typer.Option(False, "--strict", help=f"Exit {EXIT_STRICT_FAILURES} if any file failed."),
+    cache_dir: Optional[Path] = CacheOpt,
+    allow_download: bool = DownloadOpt,
+) -> None:
+    """Index folders into a library: new and changed files are embedded, the rest is skipped."""
+    settings = IndexSettings(batch_size=batch_size, decode_workers=workers, max_megapixels=max_megapixels)
+    lib = Library.create_or_open(_library_path(library))
+    encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
+    if notice:
+        err.print(f"[yellow]note:[/] {notice}", highlight=False)
+    with _ProgressView(err) as view:
+        result = IndexRun(lib, encoder, settings, progress=view, retry_failed=retry_failed).run(paths)
+    _print_summary(result.stats, result.status, lib.path)
+    if strict and result.stats.failed:
+        raise typer.Exit(EXIT_STRICT_FAILURES)
+
+
+@app.command()
+@handles_errors
+def reindex(
+    model: str = typer.Option(..., "--model", "-m", help="The encoder to switch the library to."),
+    library: Optional[Path] = LibraryOpt,
+    device: str = DeviceOpt,
+    threads: Optional[int] = ThreadsOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    allow_download: bool = DownloadOpt,
+) -> None:
+    """Re-embed every asset of a library with another model (roots and files stay)."""
+    from indexer.encoders import load_encoder
+
+    lib = Library.open(_library_path(library))
+    encoder = load_encoder(model, _options(device, threads, cache_dir, allow_download))
+    with _ProgressView(err) as view:
+        result = reembed(lib, encoder, progress=view)
+    _print_summary(result.stats, result.status, lib.path)
+
+
+def _hit_json(hit) -> dict:
+    a = hit.asset
+    return {
+        "id": a.id, "path": a.path, "score": round(hit.score, 6),
+        "relevance": round(hit.relevance, 3), "width": a.width, "height": a.height,
+        "format": a.format, "orientation": a.orientation, "folder": a.folder,
+    }
+
+
+@app.command()
+@handles_errors
+def search(
+    text: str = typer.Argument("", help='What to find. Parts: "beach | warm tone:0.5 | -people".'),
+    library: Optional[Path] = LibraryOpt,
+    limit: int = typer.Option(10, "--limit", "-n", help="How many results."),
+    offset: int = typer.Option(0, "--offset", help="Skip this many results (paging)."),
+    like: list[str] = typer.Option([], "--like", help="Example image: asset id or image path (repeatable)."),
+    minus: list[str] = typer.Option([], "--minus", help="Push results away from this text (repeatable)."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Raw cosine floor."),
+    min_relevance: Optional[float] = typer.Option(None, "--min-relevance", help="Calibrated floor (default 1.5)."),
+    all_results: bool = typer.Option(False, "--all", help="No relevance cutoff."),
+    folder: Optional[Path] = typer.Option(None, "--folder", help="Only assets under this folder."),
+    orientation: Optional[str] = typer.Option(None, "--orientation", help="landscape, portrait or square."),
+    min_width: Optional[int] = typer.Option(None, "--min-width"),
+    min_height: Optional[int] = typer.Option(None, "--min-height"),
+    formats: list[str] = typer.Option([], "--format", help="Only these formats (jpeg, png, ...; repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+    device: str = DeviceOpt,
+    threads: Optional[int] = ThreadsOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """Search a library by text, by example image, or both."""
+    filters = Filters(
+        folder=str(folder.expanduser().resolve()) if folder else None, orientation=orientation,
+        min_width=min_width, min_height=min_height,
+        formats=tuple(f for value in formats for f in value.split(",") if f),
+    )
+    query = Query(
+        parts=parse_text(text, minus), examples=tuple(Example(ref) for ref in like),
+        filters=filters, limit=limit, offset=offset, min_score=min_score,
+        min_relevance=min_relevance, include_all=all_results,
+    )
+    lib = open_for_search(_library_path(library))
+    searcher = Searcher(lib, encoder_for_search(lib, _options(device, threads, cache_dir, False)))
+    result = searcher.search(query)
+    if as_json:
+        out.print_json(data=[_hit_json(h) for h in result.hits])
+        return
+    if not result.hits:
+        cut = f" above relevance {result.cutoff}" if result.cutoff is not None else ""
+        err.print(f"No results{cut} in {searcher.size} assets. Try other words, or --all.")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column, justify in (("#", "right"), ("score", "right"), ("relevance", "right"),
+                            ("size", "right"), ("id", "right"), ("path", "left")):
+        table.add_column(column, justify=justify, no_wrap=column != "path",
+                         overflow="fold" if column == "path" else "ellipsis")
+    for rank, hit in enumerate(result.hits, start=offset + 1):
+        a = hit.asset
+        table.add_row(str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",
+                      f"{a.width}x{a.height}", str(a.id), a.path)
+    out.print(table)
+    more = " (more with --offset)" if result.has_more else ""
+    err.print(f"{len(result.hits)} results{more} · embed {result.embed_ms:.0f} ms · "
+              f"search {result.search_ms:.1f} ms", highlight=False)
+
+
+@app.command()
+@handles_errors
+def status(
+    library: Optional[Path] = LibraryOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show what a library holds: roots, counts, model, index and the last run."""
+    from indexer.vectors import newest_index_file
+
+    lib = Library.open(_library_path(library), readonly=True)
+    catalog = lib.catalog
+    newest = newest_index_file(lib.vectors_dir)
+    info = {
+        "library": str(lib.path),
+        "roots": catalog.roots(),
+        "assets": catalog.asset_count(),
+        "failed": catalog.failure_count(),
+        "model": lib.model_id,
+        "dim": int(catalog.get_meta("dim", "0")),
+        "index_type": "exact inner product (FAISS IndexFlatIP + IDMap2)",
+        "index_generation": newest[1] if newest else None,
+        "catalog_generation": catalog.generation,
+        "formats": catalog.formats(),
+        "last_run": catalog.last_run(),
+    }
+    if as_json:
+        out.print_json(data=info)
+        return
+    run = info["last_run"]
+    run_line = "never"
+    if run:
+        when = datetime.fromtimestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
+        run_line = f"{when}, {run['status']}, {run['stats'].get('embedded', 0)} embedded, {run['stats'].get('failed', 0)} failed"
+    fresh = "up to date" if info["index_generation"] == info["catalog_generation"] else "catching up from catalog"
+    for label, value in (
+        ("library", info["library"]), ("roots", ", ".join(info["roots"]) or "none"),
+        ("assets", info["assets"]), ("failed", info["failed"]), ("model", info["model"]),
+        ("index", f"{info['index_type']}, {fresh}"),
+        ("formats", ", ".join(f"{k} {v}" for k, v in info["formats"].items()) or "none"),
+        ("last run", run_line),
+    ):
+        out.print(f"[bold]{label:>8}[/]  {value}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def errors(
+    library: Optional[Path] = LibraryOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List every file that could not be indexed, why, and what to do about it."""
+    lib = Library.open(_library_path(library), readonly=True)
+    failures = lib.catalog.failures()
+    if as_json:
+        out.print_json(data=[
+            {"path": f.path, "reason": f.reason, "message": f.message, "hint": f.hint}
+            for f in failures
+        ])
+        return
+    if not failures:
+        err.print("No failed files.")
+        return
+    for f in failures:
+        out.print(f"[bold]{f.path}[/]\n  [red]{f.reason}[/]: {f.message}", highlight=False)
+        if f.hint:
+            out.print(f"  [yellow]fix:[/] {f.hint}", highlight=False)
+    err.print(f"{len(failures)} files failed.")
+
+
+if __name__ == "__main__":
+    app()

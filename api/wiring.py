@@ -1,0 +1,35 @@
+"""Build the objects the commands need, in one place: library + encoder + notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexer.encoders import load_default_encoder, load_encoder
+from indexer.encoders.base import Encoder
+from indexer.errors import LibraryNotFound
+from indexer.library import Library
+from indexer.settings import EncoderOptions
+
+
+def encoder_for_index(library: Library, model: str | None, options: EncoderOptions) -> tuple[Encoder, str | None]:
+    """The model an index run uses: the one asked for, else the library's, else the default."""
+    if model:
+        encoder = load_encoder(model, options)
+        library.check_model(encoder.model_id)
+        return encoder, None
+    if library.model_id:
+        return load_encoder(library.model_id, options), None
+    return load_default_encoder(options)
+
+
+def encoder_for_search(library: Library, options: EncoderOptions) -> Encoder:
+    if not library.model_id:
+        raise LibraryNotFound(
+            f"The library at {library.path} has nothing indexed yet.",
+            hint="Run `scout index FOLDER` first.",
+        )
+    return load_encoder(library.model_id, options)
+
+
+def open_for_search(path: Path) -> Library:
+    return Library.open(path, readonly=True)

@@ -1,0 +1,466 @@
+"""The SQLite catalog: what files exist, what they contain, what failed, and every run.
+
+Layout (see ``MIGRATIONS``):
+
+* ``contents``: one row per distinct file content (BLAKE2b hash) with pixel size, format and the
+  embedding. Keying vectors by content is what makes renames, moves and duplicates free: a file
+  whose bytes are already known reuses the stored vector without decoding.
+* ``assets``: one row per file path, pointing at its content. The asset id is the FAISS id.
+* ``failures`` / ``ignored``: files that could not be indexed (with a reason and a hint), and
+  files that are not images at all; both keep size + mtime so unchanged ones are not retried.
+* ``runs``: one row per index run, for ``scout status``.
+* ``meta``: key/value settings, the model id above all.
+
+Every write goes through :meth:`Catalog.commit_batch` or another single transaction, and the
+database runs in WAL mode, so a reader (the search server) never sees half a batch and a killed
+writer never leaves the catalog unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import sqlite_utils
+
+from indexer.errors import LibraryNotFound
+
+SCHEMA_VERSION_KEY = "user_version"
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["roots"].create({"path": str, "added_at": float}, pk="path")
+    db["contents"].create(
+        {
+            "hash": str,
+            "format": str,
+            "width": int,
+            "height": int,
+            "mode": str,
+            "vector": bytes,
+            "thumbnail": str,
+            "created_at": float,
+        },
+        pk="hash",
+    )
+    db["assets"].create(
+        {
+            "id": int,
+            "path": str,
+            "root": str,
+            "folder": str,
+            "name": str,
+            "size": int,
+            "mtime_ns": int,
+            "hash": str,
+            "gen": int,
+            "indexed_at": float,
+        },
+        pk="id",
+        not_null={"path", "hash"},
+        foreign_keys=[("hash", "contents", "hash")],
+    )
+    db["assets"].create_index(["path"], unique=True)
+    db["assets"].create_index(["hash"])
+    db["assets"].create_index(["root"])
+    db["assets"].create_index(["gen"])
+    for name in ("failures", "ignored"):
+        columns = {"path": str, "root": str, "size": int, "mtime_ns": int, "at": float}
+        if name == "failures":
+            columns |= {"reason": str, "message": str, "hint": str}
+        db[name].create(columns, pk="path")
+        db[name].create_index(["root"])
+    db["runs"].create(
+        {
+            "id": int,
+            "started_at": float,
+            "finished_at": float,
+            "status": str,
+            "model": str,
+            "roots": str,
+            "stats": str,
+        },
+        pk="id",
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What the catalog remembers of a path, enough to decide "unchanged" from a stat alone."""
+
+    kind: str  # "asset" | "failure" | "ignored"
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class ContentWrite:
+    hash: str
+    format: str
+    width: int
+    height: int
+    mode: str
+    vector: np.ndarray
+    thumbnail: str | None
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    """A file as scanned: where it is and the stat that identifies this version of it."""
+
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FailureWrite:
+    file: FileWrite
+    reason: str
+    message: str
+    hint: str | None
+
+
+@dataclass
+class Batch:
+    """Everything one commit writes. Contents go first so an asset never points at nothing."""
+
+    contents: list[ContentWrite] = field(default_factory=list)
+    assets: list[tuple[FileWrite, str]] = field(default_factory=list)
+    failures: list[FailureWrite] = field(default_factory=list)
+    ignored: list[FileWrite] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.contents) + len(self.assets) + len(self.failures) + len(self.ignored)
+
+
+@dataclass(frozen=True)
+class AssetRow:
+    id: int
+    path: str
+    root: str
+    folder: str
+    name: str
+    size: int
+    mtime_ns: int
+    hash: str
+    format: str
+    width: int
+    height: int
+    thumbnail: str | None
+    indexed_at: float
+
+    @property
+    def orientation(self) -> str:
+        """landscape / portrait / square, with 5 % slack so 1000x990 still counts as square."""
+        if self.width > self.height * 1.05:
+            return "landscape"
+        if self.height > self.width * 1.05:
+            return "portrait"
+        return "square"
+
+
+@dataclass(frozen=True)
+class FailureRow:
+    path: str
+    reason: str
+    message: str
+    hint: str | None
+    at: float
+
+
+_ASSET_COLUMNS = (
+    "a.id, a.path, a.root, a.folder, a.name, a.size, a.mtime_ns, a.hash, "
+    "c.format, c.width, c.height, c.thumbnail, a.indexed_at"
+)
+
+
+class Catalog:
+    """All SQL in Scout lives here."""
+
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            if not self.path.exists():
+                raise LibraryNotFound(f"No catalog at {self.path}.")
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+            )
+        else:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        if not readonly:
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.db.atomic():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, **values: str) -> None:
+        with self.db.atomic():
+            self.db["meta"].upsert_all(
+                [{"key": k, "value": str(v)} for k, v in values.items()], pk="key"
+            )
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every commit that changes vectors; FAISS files are stamped with it."""
+        return int(self.get_meta("generation", "0"))
+
+    # -- roots and runs -----------------------------------------------------------------------
+
+    def add_roots(self, roots: Iterable[str]) -> None:
+        with self.db.atomic():
+            for root in roots:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO roots (path, added_at) VALUES (?, ?)", [root, time.time()]
+                )
+
+    def roots(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM roots ORDER BY path")]
+
+    def start_run(self, model: str, roots: list[str]) -> int:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO runs (started_at, status, model, roots) VALUES (?, 'running', ?, ?)",
+                [time.time(), model, json.dumps(roots)],
+            )
+        return cursor.lastrowid
+
+    def finish_run(self, run_id: int, status: str, stats: dict) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE id = ?",
+                [time.time(), status, json.dumps(stats), run_id],
+            )
+
+    def last_run(self) -> dict | None:
+        row = self.db.execute(
+            "SELECT id, started_at, finished_at, status, model, roots, stats FROM runs "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if not row:
+            return None
+        keys = ("id", "started_at", "finished_at", "status", "model", "roots", "stats")
+        run = dict(zip(keys, row))
+        run["roots"] = json.loads(run["roots"] or "[]")
+        run["stats"] = json.loads(run["stats"] or "{}")
+        return run
+
+    # -- the index run's view -----------------------------------------------------------------
+
+    def known_files(self, root: str) -> dict[str, KnownFile]:
+        """Every path under ``root`` the catalog knows, for stat-only change detection."""
+        known: dict[str, KnownFile] = {}
+        for kind, table in (("asset", "assets"), ("failure", "failures"), ("ignored", "ignored")):
+            for path, size, mtime_ns in self.db.execute(
+                f"SELECT path, size, mtime_ns FROM {table} WHERE root = ?", [root]
+            ):
+                known[path] = KnownFile(kind, size, mtime_ns)
+        return known
+
+    def embedded_hashes(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT hash FROM contents WHERE vector IS NOT NULL")}
+
+    def commit_batch(self, batch: Batch) -> int:
+        """Write one batch in a single transaction; returns the new generation."""
+        now = time.time()
+        with self.db.atomic():
+            gen = self.generation + 1
+            self.db.conn.executemany(
+                "INSERT INTO contents (hash, format, width, height, mode, vector, thumbnail, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO UPDATE SET "
+                "vector = excluded.vector, thumbnail = coalesce(excluded.thumbnail, thumbnail)",
+                [
+                    (
+                        c.hash, c.format, c.width, c.height, c.mode,
+                        np.ascontiguousarray(c.vector, dtype=np.float32).tobytes(),
+                        c.thumbnail, now,
+                    )
+                    for c in batch.contents
+                ],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO assets (path, root, folder, name, size, mtime_ns, hash, gen, "
+                "indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "root = excluded.root, size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                "hash = excluded.hash, gen = excluded.gen, indexed_at = excluded.indexed_at",
+                [
+                    (
+                        f.path, f.root, str(Path(f.path).parent), Path(f.path).name,
+                        f.size, f.mtime_ns, content_hash, gen, now,
+                    )
+                    for f, content_hash in batch.assets
+                ],
+            )
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO failures (path, root, size, mtime_ns, at, reason, "
+                "message, hint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (x.file.path, x.file.root, x.file.size, x.file.mtime_ns, now,
+                     x.reason, x.message, x.hint)
+                    for x in batch.failures
+                ],
+            )
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO ignored (path, root, size, mtime_ns, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(f.path, f.root, f.size, f.mtime_ns, now) for f in batch.ignored],
+            )
+            # A path lives in exactly one of assets / failures / ignored.
+            for table, files in (
+                ("failures", [f.path for f, _ in batch.assets] + [f.path for f in batch.ignored]),
+                ("ignored", [f.path for f, _ in batch.assets] + [x.file.path for x in batch.failures]),
+                ("assets", [x.file.path for x in batch.failures] + [f.path for f in batch.ignored]),
+            ):
+                self.db.conn.executemany(
+                    f"DELETE FROM {table} WHERE path = ?", [(p,) for p in files]
+                )
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", [str(gen)])
+        return gen
+
+    def remove_missing(self, root: str, seen: set[str]) -> int:
+        """Forget files under ``root`` that the finished scan did not see; returns assets removed."""
+        removed = 0
+        with self.db.atomic():
+            for table in ("assets", "failures", "ignored"):
+                gone = [
+                    (p,)
+                    for (p,) in self.db.execute(f"SELECT path FROM {table} WHERE root = ?", [root])
+                    if p not in seen
+                ]
+                self.db.conn.executemany(f"DELETE FROM {table} WHERE path = ?", gone)
+                if table == "assets":
+                    removed = len(gone)
+            if removed:
+                gen = self.generation + 1
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", [str(gen)]
+                )
+        return removed
+
+    def clear_vectors(self) -> None:
+        """Drop every embedding (before re-embedding with another model); files stay known."""
+        with self.db.atomic():
+            self.db.execute("UPDATE contents SET vector = NULL")
+            self.db.execute("UPDATE assets SET size = -1")
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",
+                            [str(self.generation + 1)])
+
+    # -- the searcher's view ------------------------------------------------------------------
+
+    def iter_vectors(self, since_gen: int = 0, chunk: int = 50_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (asset ids, vectors) for assets written after ``since_gen``, in chunks."""
+        cursor = self.db.execute(
+            "SELECT a.id, c.vector FROM assets a JOIN contents c ON c.hash = a.hash "
+            "WHERE a.gen > ? AND c.vector IS NOT NULL ORDER BY a.id",
+            [since_gen],
+        )
+        while rows := cursor.fetchmany(chunk):
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vectors = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            yield ids, vectors
+
+    def sample_vectors(self, limit: int) -> np.ndarray:
+        """A deterministic spread of up to ``limit`` vectors, for per-query score calibration."""
+        count = self.asset_count()
+        step = max(1, count // limit)
+        rows = self.db.execute(
+            "SELECT c.vector FROM assets a JOIN contents c ON c.hash = a.hash "
+            "WHERE c.vector IS NOT NULL AND a.id % ? = 0 LIMIT ?",
+            [step, limit],
+        ).fetchall()
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
+
+    def vector_for_asset(self, asset_id: int) -> np.ndarray | None:
+        row = self.db.execute(
+            "SELECT c.vector FROM assets a JOIN contents c ON c.hash = a.hash WHERE a.id = ?",
+            [asset_id],
+        ).fetchone()
+        return None if not row or row[0] is None else np.frombuffer(row[0], dtype=np.float32)
+
+    def assets_by_ids(self, ids: Iterable[int]) -> dict[int, AssetRow]:
+        ids = list(ids)
+        found: dict[int, AssetRow] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                f"SELECT {_ASSET_COLUMNS} FROM assets a JOIN contents c ON c.hash = a.hash "
+                f"WHERE a.id IN ({marks})",
+                part,
+            ):
+                found[row[0]] = AssetRow(*row)
+        return found
+
+    def asset(self, asset_id: int) -> AssetRow | None:
+        return self.assets_by_ids([asset_id]).get(asset_id)
+
+    def asset_by_path(self, path: str) -> AssetRow | None:
+        row = self.db.execute(
+            f"SELECT {_ASSET_COLUMNS} FROM assets a JOIN contents c ON c.hash = a.hash "
+            "WHERE a.path = ?",
+            [path],
+        ).fetchone()
+        return AssetRow(*row) if row else None
+
+    def matching_ids(self, where: str, params: list) -> np.ndarray:
+        """Asset ids passing a filter clause built by ``search.query`` (columns of AssetRow)."""
+        rows = self.db.execute(
+            f"SELECT a.id FROM assets a JOIN contents c ON c.hash = a.hash WHERE {where}", params
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def asset_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM assets").fetchone()[0]
+
+    def failure_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM failures").fetchone()[0]
+
+    def failures(self) -> list[FailureRow]:
+        return [
+            FailureRow(*row)
+            for row in self.db.execute(
+                "SELECT path, reason, message, hint, at FROM failures ORDER BY path"
+            )
+        ]
+
+    def formats(self) -> dict[str, int]:
+        return dict(
+            self.db.execute(
+                "SELECT c.format, count(*) FROM assets a JOIN contents c ON c.hash = a.hash "
+                "GROUP BY c.format ORDER BY 2 DESC"
+            ).fetchall()
+        )

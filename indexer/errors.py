@@ -1,0 +1,64 @@
+"""One exception hierarchy for all of Scout.
+
+Code below ``api/`` raises these; the CLI and the HTTP app map each class to an exit code or a
+status code in one table at the edge. Every error carries a message that says what went wrong and,
+where there is one, a hint that says what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class ScoutError(Exception):
+    """Base class: anything Scout reports to a user deliberately."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(ScoutError):
+    """A setting or argument is invalid (bad model spec, unknown device, out-of-range option)."""
+
+
+class LibraryNotFound(ScoutError):
+    """The library directory does not exist or holds no catalog."""
+
+
+class LibraryBusy(ScoutError):
+    """Another process holds the library's writer lock (an index run is in progress)."""
+
+
+class ModelMismatch(ScoutError):
+    """The library was embedded with a different model than the one asked for."""
+
+
+class EncoderUnavailable(ScoutError):
+    """An encoder backend is unknown or its Python dependencies are missing."""
+
+
+class WeightsUnavailable(EncoderUnavailable):
+    """Model weights are not on this machine and may not be downloaded."""
+
+
+class QueryError(ScoutError):
+    """A search request cannot be understood (empty query, bad syntax, bad filter)."""
+
+
+class AssetNotFound(ScoutError):
+    """An asset id or path is not in the catalog."""
+
+
+class DecodeError(ScoutError):
+    """One file could not be turned into pixels.
+
+    Index runs record these per file and carry on; ``reason`` is a stable machine-readable code
+    (``empty``, ``not_an_image``, ``truncated``, ``too_large``, ``unreadable``, ``decode_failed``).
+    """
+
+    def __init__(self, reason: str, message: str, *, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.reason = reason

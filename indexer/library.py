@@ -1,0 +1,95 @@
+"""A library directory: the catalog, the FAISS files, thumbnails, and the writer lock.
+
+    <library>/catalog.db          SQLite (WAL) catalog, see indexer.catalog
+    <library>/vectors/index-N.faiss  FAISS index stamped with the catalog generation it holds
+    <library>/thumbs/ab/<hash>.webp  thumbnails, one per distinct content
+    <library>/.lock               held (flock) by the one process allowed to write
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from indexer.catalog import Catalog
+from indexer.errors import LibraryBusy, LibraryNotFound, ModelMismatch
+
+CATALOG_FILE = "catalog.db"
+
+
+class Library:
+    def __init__(self, path: Path, catalog: Catalog):
+        self.path = path
+        self.catalog = catalog
+
+    @classmethod
+    def create_or_open(cls, path: Path) -> "Library":
+        path = Path(path).expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "vectors").mkdir(exist_ok=True)
+        (path / "thumbs").mkdir(exist_ok=True)
+        return cls(path, Catalog(path / CATALOG_FILE))
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> "Library":
+        path = Path(path).expanduser().resolve()
+        if not (path / CATALOG_FILE).is_file():
+            raise LibraryNotFound(
+                f"No Scout library at {path}.",
+                hint="Create one with `scout index FOLDER --library DIR`, or point --library / "
+                "$SCOUT_LIBRARY at an existing library.",
+            )
+        return cls(path, Catalog(path / CATALOG_FILE, readonly=readonly))
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.path / "vectors"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.path / "thumbs"
+
+    def thumbnail_path(self, content_hash: str) -> Path:
+        return self.thumbs_dir / content_hash[:2] / f"{content_hash}.webp"
+
+    @property
+    def model_id(self) -> str | None:
+        return self.catalog.get_meta("model")
+
+    def check_model(self, model_id: str) -> None:
+        """Refuse to mix embeddings of two models in one library."""
+        stored = self.model_id
+        if stored is not None and stored != model_id:
+            raise ModelMismatch(
+                f"This library was embedded with model {stored!r}, not {model_id!r}; vectors "
+                "from different models cannot be compared.",
+                hint=f"Re-embed everything with `scout reindex --model {model_id} --library "
+                f"{self.path}`, or leave --model out to use {stored!r}.",
+            )
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """One writer at a time; readers never need the lock (SQLite WAL + atomic renames)."""
+        lock_file = open(self.path / ".lock", "a+")
+        try:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LibraryBusy(
+                    f"Another Scout process is writing to {self.path}.",
+                    hint="Wait for that index run to finish; search keeps working meanwhile.",
+                ) from None
+            lock_file.seek(0)
+            lock_file.truncate()
+            lock_file.write(str(os.getpid()))
+            lock_file.flush()
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+            lock_file.close()

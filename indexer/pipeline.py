@@ -1,0 +1,297 @@
+"""An index run: scan -> read + hash -> decode -> encode in batches -> commit -> FAISS snapshot.
+
+Reading, hashing, decoding, thumbnailing and preprocessing run in a small thread pool (Pillow,
+libjpeg and torch release the GIL); the calling thread encodes batches and writes the catalog, so
+model compute overlaps decoding. At most ``workers * 4`` files are in flight, which bounds
+memory whatever the library size. Results are consumed in scan order, so a run is
+deterministic.
+
+Change detection is stat-only: a path whose size and mtime match the catalog is not opened. A
+changed or new path is hashed; a hash the catalog already has a vector for (a rename, a move, a
+copy) is recorded without decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from indexer import vectors
+from indexer.catalog import Batch, ContentWrite, FailureWrite, FileWrite, KnownFile
+from indexer.decode import DecodedImage, decode_image
+from indexer.encoders.base import Encoder
+from indexer.errors import ConfigError, DecodeError
+from indexer.library import Library
+from indexer.scan import ScannedFile, ScanProblem, looks_like_image_name, sniff_format, walk
+from indexer.settings import IndexSettings
+
+
+@dataclass
+class RunStats:
+    """Counters a progress display shows; ``done`` counts files fully handled this run."""
+
+    found: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    reused: int = 0
+    failed: int = 0
+    ignored: int = 0
+    removed: int = 0
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+    current: str = ""
+
+    @property
+    def done(self) -> int:
+        return self.unchanged + self.embedded + self.reused + self.failed + self.ignored
+
+    @property
+    def images_per_second(self) -> float:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return (self.embedded + self.reused) / elapsed
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("started")
+        data.pop("current")
+        return data
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: int
+    status: str  # "completed" | "interrupted"
+    stats: RunStats
+    model_id: str
+
+
+Progress = Callable[[RunStats], None]
+
+
+# -- worker side ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    file: FileWrite
+    kind: str  # "decoded" | "reused" | "failed" | "ignored"
+    hash: str = ""
+    tensor: torch.Tensor | None = None
+    decoded: DecodedImage | None = None
+    thumbnail: str | None = None
+    error: DecodeError | None = None
+
+
+class _Worker:
+    """What one decode thread does for one changed file; never raises."""
+
+    def __init__(self, library: Library, encoder: Encoder, settings: IndexSettings, known_hashes: set[str]):
+        self.library = library
+        self.encoder = encoder
+        self.settings = settings
+        self.known_hashes = known_hashes
+
+    def __call__(self, file: FileWrite) -> _Prepared:
+        try:
+            with open(file.path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            return _Prepared(file, "failed", error=DecodeError(
+                "unreadable", f"Cannot read the file: {exc.strerror}.",
+                hint="Check permissions and that the drive is still mounted."))
+        if sniff_format(data[:32]) is None and not looks_like_image_name(file.path):
+            return _Prepared(file, "ignored")
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if digest in self.known_hashes:
+            return _Prepared(file, "reused", hash=digest)
+        try:
+            decoded = decode_image(
+                data, file.path, max_pixels=self.settings.max_pixels, target=self.settings.decode_size
+            )
+            tensor = self.encoder.preprocess(decoded.image)
+        except DecodeError as exc:
+            return _Prepared(file, "failed", error=exc)
+        except Exception as exc:  # a codec bug must cost one file, not the run
+            return _Prepared(file, "failed", error=DecodeError(
+                "decode_failed", f"Decoder crashed: {type(exc).__name__}: {exc}.",
+                hint="Re-export the file; if many files fail like this, report it."))
+        thumbnail = self._write_thumbnail(digest, decoded)
+        return _Prepared(file, "decoded", hash=digest, tensor=tensor, decoded=decoded,
+                         thumbnail=thumbnail)
+
+    def _write_thumbnail(self, digest: str, decoded: DecodedImage) -> str | None:
+        """Thumbnails are made now, from pixels already decoded, so the web grid never decodes
+        originals. Losing one (disk full) is not worth failing the file for."""
+        target = self.library.thumbnail_path(digest)
+        relative = str(target.relative_to(self.library.path))
+        if target.is_file():
+            return relative
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            thumb = decoded.image.copy()
+            thumb.thumbnail((self.settings.thumbnail_size, self.settings.thumbnail_size))
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(thumb)}.tmp")
+            thumb.save(tmp, "WEBP", quality=80, method=4)
+            os.replace(tmp, target)
+            return relative
+        except OSError:
+            return None
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+class IndexRun:
+    def __init__(
+        self,
+        library: Library,
+        encoder: Encoder,
+        settings: IndexSettings | None = None,
+        progress: Progress | None = None,
+        retry_failed: bool = False,
+    ):
+        self.library = library
+        self.catalog = library.catalog
+        self.encoder = encoder
+        self.settings = settings or IndexSettings()
+        self.progress = progress or (lambda stats: None)
+        self.retry_failed = retry_failed
+        self.stats = RunStats()
+        self.batch = Batch()
+        self.pending: list[_Prepared] = []
+        self.pending_hashes: set[str] = set()
+
+    def run(self, roots: list[Path]) -> RunResult:
+        resolved = []
+        for root in roots:
+            path = Path(root).expanduser().resolve()
+            if not path.is_dir():
+                raise ConfigError(f"{root} is not a folder.", hint="Pass folders to index.")
+            resolved.append(str(path))
+        with self.library.writer_lock():
+            self.library.check_model(self.encoder.model_id)
+            if self.library.model_id is None:
+                self.catalog.set_meta(model=self.encoder.model_id, dim=str(self.encoder.dim))
+            self.catalog.add_roots(resolved)
+            run_id = self.catalog.start_run(self.encoder.model_id, resolved)
+            status = "interrupted"
+            try:
+                known_hashes = self.catalog.embedded_hashes()
+                worker = _Worker(self.library, self.encoder, self.settings, known_hashes)
+                with ThreadPoolExecutor(self.settings.decode_workers, thread_name_prefix="decode") as pool:
+                    for root in resolved:
+                        self._index_root(root, pool, worker, known_hashes)
+                self._write_index_snapshot()
+                status = "completed"
+            finally:
+                self.stats.seconds = time.monotonic() - self.stats.started
+                self.catalog.finish_run(run_id, status, self.stats.as_dict())
+        return RunResult(run_id, status, self.stats, self.encoder.model_id)
+
+    def _changed_files(self, root: str, known: dict[str, KnownFile], seen: set[str]) -> Iterator[FileWrite]:
+        for item in walk(Path(root)):
+            if isinstance(item, ScanProblem):
+                seen.add(item.path)
+                self.stats.found += 1
+                self._record_failure(FileWrite(item.path, root, -1, -1),
+                                     DecodeError(item.reason, item.message))
+                continue
+            assert isinstance(item, ScannedFile)
+            seen.add(item.path)
+            self.stats.found += 1
+            previous = known.get(item.path)
+            if (
+                previous is not None
+                and previous.size == item.size
+                and previous.mtime_ns == item.mtime_ns
+                and not (self.retry_failed and previous.kind == "failure")
+            ):
+                self.stats.unchanged += 1
+                continue
+            yield FileWrite(item.path, root, item.size, item.mtime_ns)
+
+    def _index_root(self, root: str, pool: ThreadPoolExecutor, worker: _Worker, known_hashes: set[str]) -> None:
+        known = self.catalog.known_files(root)
+        seen: set[str] = set()
+        in_flight: deque[Future[_Prepared]] = deque()
+        limit = self.settings.decode_workers * 4
+        for file in self._changed_files(root, known, seen):
+            in_flight.append(pool.submit(worker, file))
+            while len(in_flight) >= limit:
+                self._consume(in_flight.popleft().result(), known_hashes)
+        while in_flight:
+            self._consume(in_flight.popleft().result(), known_hashes)
+        self._flush(known_hashes)
+        removed = self.catalog.remove_missing(root, seen)
+        self.stats.removed += removed
+        self.progress(self.stats)
+
+    def _consume(self, item: _Prepared, known_hashes: set[str]) -> None:
+        self.stats.current = item.file.path
+        if item.kind == "failed":
+            self._record_failure(item.file, item.error)
+        elif item.kind == "ignored":
+            self.batch.ignored.append(item.file)
+            self.stats.ignored += 1
+        elif item.kind == "reused" or item.hash in self.pending_hashes or item.hash in known_hashes:
+            self.batch.assets.append((item.file, item.hash))
+            self.stats.reused += 1
+        else:
+            self.pending.append(item)
+            self.pending_hashes.add(item.hash)
+            if len(self.pending) >= self.settings.batch_size:
+                self._encode_pending(known_hashes)
+        if len(self.batch) >= self.settings.commit_every:
+            self._flush(known_hashes)
+        self.progress(self.stats)
+
+    def _record_failure(self, file: FileWrite, error: DecodeError) -> None:
+        self.batch.failures.append(FailureWrite(file, error.reason, error.message, error.hint))
+        self.stats.failed += 1
+
+    def _encode_pending(self, known_hashes: set[str]) -> None:
+        if not self.pending:
+            return
+        embeddings = self.encoder.encode_images(torch.stack([p.tensor for p in self.pending]))
+        for item, vector in zip(self.pending, embeddings):
+            d = item.decoded
+            self.batch.contents.append(ContentWrite(
+                item.hash, d.format, d.width, d.height, d.mode, vector, item.thumbnail))
+            self.batch.assets.append((item.file, item.hash))
+            known_hashes.add(item.hash)
+        self.stats.embedded += len(self.pending)
+        self.pending = []
+        self.pending_hashes = set()
+
+    def _flush(self, known_hashes: set[str]) -> None:
+        """Commit everything handled so far; a batch is the unit a kill -9 can lose."""
+        self._encode_pending(known_hashes)
+        if len(self.batch):
+            self.catalog.commit_batch(self.batch)
+            self.batch = Batch()
+
+    def _write_index_snapshot(self) -> None:
+        generation = self.catalog.generation
+        newest = vectors.newest_index_file(self.library.vectors_dir)
+        if newest and newest[1] == generation:
+            return
+        index = vectors.build_from_catalog(self.catalog, self.encoder.dim)
+        vectors.save_index(index, self.library.vectors_dir, generation)
+
+
+def reembed(library: Library, encoder: Encoder, settings: IndexSettings | None = None,
+            progress: Progress | None = None) -> RunResult:
+    """Switch a library to another model: forget every vector, then index all roots again."""
+    roots = [Path(r) for r in library.catalog.roots()]
+    with library.writer_lock():
+        library.catalog.clear_vectors()
+        library.catalog.set_meta(model=encoder.model_id, dim=str(encoder.dim))
+    return IndexRun(library, encoder, settings, progress).run(roots)

@@ -1,0 +1,72 @@
+"""Typed settings that flow into the indexer and the searcher.
+
+The CLI and the HTTP app build these from flags and environment variables; nothing below them
+reads the environment for behaviour, so tests can construct any configuration directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.errors import ConfigError
+
+LIBRARY_ENV = "SCOUT_LIBRARY"
+
+
+def default_library_dir() -> Path:
+    """``$SCOUT_LIBRARY``, else ``$XDG_DATA_HOME/scout/library`` (``~/.local/share/scout/library``)."""
+    if os.environ.get(LIBRARY_ENV):
+        return Path(os.environ[LIBRARY_ENV]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "scout" / "library"
+
+
+def default_cache_dir() -> Path:
+    """Where Scout keeps derived, re-creatable files (class-name embeddings, model caches)."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home) / "scout"
+
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    """How to load a model: where it runs and where its weights may come from."""
+
+    device: str = "auto"
+    threads: int | None = None
+    cache_dir: Path | None = None
+    allow_download: bool = False
+
+    def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError(
+                f"Unknown device {self.device!r}.", hint="Use one of: auto, cpu, cuda, cuda:N."
+            )
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}.")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Knobs of an index run. Defaults suit a 2-core laptop; all are exposed on the CLI."""
+
+    batch_size: int = 32
+    decode_workers: int = 2
+    max_megapixels: float = 120.0
+    commit_every: int = 64
+    decode_size: int = 512
+    thumbnail_size: int = 320
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}.")
+        if self.decode_workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {self.decode_workers}.")
+        if self.max_megapixels <= 0:
+            raise ConfigError(f"--max-megapixels must be positive, got {self.max_megapixels}.")
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.max_megapixels * 1_000_000)

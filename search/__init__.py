@@ -1,0 +1,1 @@
+"""Read-only search over a library: query parsing, embedding, FAISS lookup, filters, ranking."""

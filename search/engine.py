@@ -1,0 +1,196 @@
+"""The Searcher: embed a query, look it up in FAISS, filter, rank and calibrate.
+
+Read-only over a library: it opens the catalog with ``mode=ro`` and never writes index files.
+Before each search it checks the catalog generation and folds in whatever an index run has
+committed since the newest FAISS snapshot, so a running server sees new assets without restart.
+
+Relevance calibration: a raw cosine of 0.25 is a strong hit for one query and noise for another.
+Each hit's ``relevance`` is its score in standard deviations above the mean score *this query*
+gets over a fixed sample of the library (up to 4096 assets). Junk sits near 0; an asset that
+really matches stands several deviations out. The default cutoff (``DEFAULT_MIN_RELEVANCE``) was
+chosen on the labelled queries in benchmarks/queries.json; ``include_all`` turns it off.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer import vectors
+from indexer.catalog import AssetRow
+from indexer.decode import decode_image
+from indexer.encoders.base import Encoder, normalize
+from indexer.errors import AssetNotFound, DecodeError, QueryError
+from indexer.library import Library
+from search.query import Example, Query
+
+DEFAULT_MIN_RELEVANCE = 1.5
+REFERENCE_SAMPLE = 4096
+MAX_EXAMPLE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Hit:
+    asset: AssetRow
+    score: float  # cosine similarity of the combined query vector, in [-1, 1]
+    relevance: float  # standard deviations above this query's mean over the library
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    has_more: bool
+    cutoff: float | None  # the relevance floor applied, None when --all
+    embed_ms: float
+    search_ms: float
+
+
+class Searcher:
+    def __init__(self, library: Library, encoder: Encoder, *, text_cache_size: int = 1024):
+        library.check_model(encoder.model_id)
+        self.library = library
+        self.catalog = library.catalog
+        self.encoder = encoder
+        self._lock = threading.RLock()
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._text_cache_size = text_cache_size
+        self._generation = -1
+        self._index = vectors.new_index(encoder.dim)
+        self._reference = np.zeros((0, encoder.dim), dtype=np.float32)
+        self.refresh()
+
+    # -- keeping up with the writer -----------------------------------------------------------
+
+    def refresh(self) -> None:
+        with self._lock:
+            generation = self.catalog.generation
+            if generation == self._generation:
+                return
+            newest = vectors.newest_index_file(self.library.vectors_dir)
+            if newest and self._generation < newest[1] <= generation:
+                index, since = vectors.load_index(newest[0]), newest[1]
+            else:
+                index, since = self._index, max(self._generation, 0)
+                if self._generation < 0:
+                    index, since = vectors.new_index(self.encoder.dim), 0
+            vectors.apply_delta(index, self.catalog, since)
+            if index.ntotal > self.catalog.asset_count():
+                index = vectors.build_from_catalog(self.catalog, self.encoder.dim)
+            self._index = index
+            self._reference = self.catalog.sample_vectors(REFERENCE_SAMPLE)
+            self._generation = generation
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    # -- embedding ----------------------------------------------------------------------------
+
+    def embed_text(self, text: str) -> np.ndarray:
+        with self._lock:
+            cached = self._text_cache.get(text)
+            if cached is not None:
+                self._text_cache.move_to_end(text)
+                return cached
+        vector = self.encoder.encode_texts([text])[0]
+        with self._lock:
+            self._text_cache[text] = vector
+            if len(self._text_cache) > self._text_cache_size:
+                self._text_cache.popitem(last=False)
+        return vector
+
+    def embed_example(self, example: Example) -> np.ndarray:
+        ref = example.ref.strip()
+        if ref.isdigit():
+            vector = self.catalog.vector_for_asset(int(ref))
+            if vector is None:
+                raise AssetNotFound(f"No asset with id {ref}.")
+            return vector
+        path = Path(ref).expanduser()
+        row = self.catalog.asset_by_path(str(path.resolve())) if path.exists() else None
+        if row is not None:
+            return self.catalog.vector_for_asset(row.id)
+        if not path.is_file():
+            raise AssetNotFound(f"{ref} is neither an asset id nor an image file.",
+                                hint="Use an id from search results (--json) or a path to an image.")
+        if path.stat().st_size > MAX_EXAMPLE_BYTES:
+            raise QueryError(f"{ref} is larger than {MAX_EXAMPLE_BYTES >> 20} MB.")
+        return self.embed_image_bytes(path.read_bytes(), str(path))
+
+    def embed_image_bytes(self, data: bytes, name: str = "upload", max_pixels: int = 100_000_000) -> np.ndarray:
+        try:
+            decoded = decode_image(data, name, max_pixels=max_pixels, target=512)
+        except DecodeError as exc:
+            raise QueryError(f"The example image cannot be used: {exc.message}", hint=exc.hint) from None
+        tensor = self.encoder.preprocess(decoded.image).unsqueeze(0)
+        return self.encoder.encode_images(tensor)[0]
+
+    def query_vector(self, query: Query, extra: list[np.ndarray] = ()) -> np.ndarray:
+        total = np.zeros(self.encoder.dim, dtype=np.float32)
+        for part in query.parts:
+            total += part.weight * self.embed_text(part.text)
+        for example in query.examples:
+            total += example.weight * self.embed_example(example)
+        for vector in extra:
+            total += vector
+        if not np.any(total):
+            raise QueryError("The query's parts cancel out exactly; nothing to search for.")
+        return normalize(total[None, :])[0]
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def search(self, query: Query, extra_vectors: list[np.ndarray] = ()) -> SearchResult:
+        self.refresh()
+        started = time.perf_counter()
+        q = self.query_vector(query, extra_vectors)
+        embedded = time.perf_counter()
+        with self._lock:
+            hits, has_more, cutoff = self._lookup(q, query)
+        finished = time.perf_counter()
+        return SearchResult(hits, has_more, cutoff, (embedded - started) * 1e3, (finished - embedded) * 1e3)
+
+    def _calibration(self, q: np.ndarray) -> tuple[float, float]:
+        if len(self._reference) < 2:
+            return 0.0, 1.0
+        scores = self._reference @ q
+        return float(scores.mean()), max(float(scores.std()), 1e-6)
+
+    def _lookup(self, q: np.ndarray, query: Query) -> tuple[list[Hit], bool, float | None]:
+        total = self.size
+        if total == 0:
+            return [], False, None
+        mean, std = self._calibration(q)
+        cutoff = None if query.include_all else (
+            DEFAULT_MIN_RELEVANCE if query.min_relevance is None else query.min_relevance)
+        allowed = None
+        if query.filters.active:
+            where, params = query.filters.sql()
+            allowed = set(self.catalog.matching_ids(where, params).tolist())
+        need = query.offset + query.limit + 1  # one extra tells whether there is a next page
+        k = min(total, max(need * 2, 64))
+        while True:
+            scores, ids = self._index.search(q[None, :], k)
+            hits, exhausted = [], False
+            candidates = [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+            rows = self.catalog.assets_by_ids(
+                i for _, i in candidates if allowed is None or i in allowed)
+            for score, asset_id in candidates:
+                relevance = (score - mean) / std
+                if (query.min_score is not None and score < query.min_score) or (
+                    cutoff is not None and relevance < cutoff
+                ):
+                    exhausted = True  # scores are sorted: nothing further can pass
+                    break
+                row = rows.get(asset_id)
+                if row is not None:
+                    hits.append(Hit(row, score, relevance))
+            if len(hits) >= need or exhausted or k >= total:
+                break
+            k = min(total, k * 4)
+        page = hits[query.offset : query.offset + query.limit]
+        return page, len(hits) > query.offset + query.limit, cutoff
