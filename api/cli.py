@@ -131,13 +131,15 @@ def index(
     batch_size: int = typer.Option(32, "--batch-size", help="Images per model call."),
     workers: int = typer.Option(2, "--workers", help="Decode threads."),
     max_megapixels: float = typer.Option(120.0, "--max-megapixels", help="Refuse images larger than this."),
+    commit_every: int = typer.Option(64, "--commit-every", help="Files per catalog transaction (the most a crash can lose)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try again files that failed before, even if unchanged."),
     strict: bool = typer.Option(False, "--strict", help=f"Exit {EXIT_STRICT_FAILURES} if any file failed."),
     cache_dir: Optional[Path] = CacheOpt,
     allow_download: bool = DownloadOpt,
 ) -> None:
     """Index folders into a library: new and changed files are embedded, the rest is skipped."""
-    settings = IndexSettings(batch_size=batch_size, decode_workers=workers, max_megapixels=max_megapixels)
+    settings = IndexSettings(batch_size=batch_size, decode_workers=workers,
+                             max_megapixels=max_megapixels, commit_every=commit_every)
     lib = Library.create_or_open(_library_path(library))
     encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
     if notice:
@@ -188,7 +190,7 @@ def search(
     like: list[str] = typer.Option([], "--like", help="Example image: asset id or image path (repeatable)."),
     minus: list[str] = typer.Option([], "--minus", help="Push results away from this text (repeatable)."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Raw cosine floor."),
-    min_relevance: Optional[float] = typer.Option(None, "--min-relevance", help="Calibrated floor (default 1.5)."),
+    min_relevance: Optional[float] = typer.Option(None, "--min-relevance", help="Calibrated floor in robust σ (default 3)."),
     all_results: bool = typer.Option(False, "--all", help="No relevance cutoff."),
     folder: Optional[Path] = typer.Option(None, "--folder", help="Only assets under this folder."),
     orientation: Optional[str] = typer.Option(None, "--orientation", help="landscape, portrait or square."),

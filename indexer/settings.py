@@ -64,6 +64,8 @@ class IndexSettings:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}.")
         if self.decode_workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {self.decode_workers}.")
+        if self.commit_every < 1:
+            raise ConfigError(f"--commit-every must be at least 1, got {self.commit_every}.")
         if self.max_megapixels <= 0:
             raise ConfigError(f"--max-megapixels must be positive, got {self.max_megapixels}.")
 

@@ -5,8 +5,8 @@ Before each search it checks the catalog generation and folds in whatever an ind
 committed since the newest FAISS snapshot, so a running server sees new assets without restart.
 
 Relevance calibration: a raw cosine of 0.25 is a strong hit for one query and noise for another.
-Each hit's ``relevance`` is its score in standard deviations above the mean score *this query*
-gets over a fixed sample of the library (up to 4096 assets). Junk sits near 0; an asset that
+Each hit's ``relevance`` is its score in (robust) standard deviations above the median score
+*this query* gets over a fixed sample of the library (up to 4096 assets). Junk sits near 0; an asset that
 really matches stands several deviations out. The default cutoff (``DEFAULT_MIN_RELEVANCE``) was
 chosen on the labelled queries in benchmarks/queries.json; ``include_all`` turns it off.
 """
@@ -29,7 +29,7 @@ from indexer.errors import AssetNotFound, DecodeError, QueryError
 from indexer.library import Library
 from search.query import Example, Query
 
-DEFAULT_MIN_RELEVANCE = 1.5
+DEFAULT_MIN_RELEVANCE = 3.0
 REFERENCE_SAMPLE = 4096
 MAX_EXAMPLE_BYTES = 64 * 1024 * 1024
 
@@ -155,10 +155,17 @@ class Searcher:
         return SearchResult(hits, has_more, cutoff, (embedded - started) * 1e3, (finished - embedded) * 1e3)
 
     def _calibration(self, q: np.ndarray) -> tuple[float, float]:
+        """Robust centre and spread (median, 1.4826 x MAD) of this query's library scores.
+
+        Median/MAD rather than mean/std because a few strong matches or odd assets would
+        otherwise inflate the spread and hide exactly the hits the cutoff should keep.
+        """
         if len(self._reference) < 2:
             return 0.0, 1.0
         scores = self._reference @ q
-        return float(scores.mean()), max(float(scores.std()), 1e-6)
+        median = float(np.median(scores))
+        spread = 1.4826 * float(np.median(np.abs(scores - median)))
+        return median, max(spread, float(scores.std()) * 0.1, 1e-6)
 
     def _lookup(self, q: np.ndarray, query: Query) -> tuple[list[Hit], bool, float | None]:
         total = self.size

@@ -1,0 +1,117 @@
+"""Searcher over real libraries: filters, paging, examples, deletions, live updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.errors import AssetNotFound
+from indexer.library import Library
+from search.engine import Searcher
+from search.query import Example, Filters, Query, parse_text
+from tests.conftest import index_folder, pattern_image, write_images
+
+
+@pytest.fixture()
+def mixed_library(tmp_path, tiny_encoder):
+    root = tmp_path / "assets"
+    write_images(root / "wide", 12, size=(96, 64))
+    write_images(root / "tall", 4, start=100, size=(64, 96), fmt="JPEG")
+    write_images(root / "wide2", 3, start=200, size=(64, 64))
+    library, _ = index_folder(tmp_path / "lib", [root], tiny_encoder)
+    library.close()
+    return Library.open(tmp_path / "lib", readonly=True), root
+
+
+def everything(text="a photo", **kw) -> Query:
+    """Random tiny-model weights make calibration meaningless, so these tests search with --all."""
+    return Query(parts=parse_text(text), include_all=True, **kw)
+
+
+def test_filters_do_not_shrink_the_result_count(mixed_library, tiny_encoder):
+    library, _ = mixed_library
+    searcher = Searcher(library, tiny_encoder)
+    hits = searcher.search(everything(limit=4, filters=Filters(orientation="portrait"))).hits
+    assert len(hits) == 4 and all(h.asset.orientation == "portrait" for h in hits)
+    jpegs = searcher.search(everything(limit=10, filters=Filters(formats=("jpg",)))).hits
+    assert len(jpegs) == 4 and {h.asset.format for h in jpegs} == {"JPEG"}
+
+
+def test_folder_filter_is_a_path_prefix_not_a_string_prefix(mixed_library, tiny_encoder):
+    library, root = mixed_library
+    searcher = Searcher(library, tiny_encoder)
+    hits = searcher.search(everything(limit=50, filters=Filters(folder=str(root / "wide")))).hits
+    assert len(hits) == 12 and all(Path(h.asset.path).parent.name == "wide" for h in hits)
+
+
+def test_size_filters(mixed_library, tiny_encoder):
+    library, _ = mixed_library
+    searcher = Searcher(library, tiny_encoder)
+    hits = searcher.search(everything(limit=50, filters=Filters(min_width=90))).hits
+    assert len(hits) == 12
+    assert searcher.search(everything(limit=50, filters=Filters(min_height=90))).hits[0].asset.height == 96
+
+
+def test_pages_do_not_overlap_and_say_when_there_is_more(mixed_library, tiny_encoder):
+    library, _ = mixed_library
+    searcher = Searcher(library, tiny_encoder)
+    first = searcher.search(everything(limit=8))
+    second = searcher.search(everything(limit=8, offset=8))
+    third = searcher.search(everything(limit=8, offset=16))
+    ids = [h.asset.id for r in (first, second, third) for h in r.hits]
+    assert len(ids) == 19 == len(set(ids))
+    assert first.has_more and second.has_more and not third.has_more
+    scores = [h.score for r in (first, second, third) for h in r.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_query_by_example_asset_finds_itself_first(mixed_library, tiny_encoder):
+    library, root = mixed_library
+    searcher = Searcher(library, tiny_encoder)
+    target = library.catalog.asset_by_path(str(root / "tall" / "img-0101.jpeg"))
+    hits = searcher.search(Query(examples=(Example(str(target.id)),), limit=3, include_all=True)).hits
+    assert hits[0].asset.id == target.id and hits[0].score > 0.999
+    by_path = searcher.search(Query(examples=(Example(target.path),), limit=1, include_all=True)).hits
+    assert by_path[0].asset.id == target.id
+
+
+def test_query_by_an_outside_image_file(mixed_library, tiny_encoder, tmp_path):
+    library, root = mixed_library
+    outside = tmp_path / "probe.png"
+    pattern_image(3).save(outside)  # same pixels as wide/img-0003.png
+    hits = Searcher(library, tiny_encoder).search(
+        Query(examples=(Example(str(outside)),), limit=1, include_all=True)).hits
+    assert Path(hits[0].asset.path).name == "img-0003.png"
+
+
+def test_unknown_example_is_a_clear_error(mixed_library, tiny_encoder):
+    library, _ = mixed_library
+    with pytest.raises(AssetNotFound):
+        Searcher(library, tiny_encoder).search(Query(examples=(Example("99999"),)))
+
+
+def test_running_searcher_sees_new_and_deleted_files(tmp_path, tiny_encoder):
+    root = tmp_path / "assets"
+    paths = write_images(root, 3)
+    library, _ = index_folder(tmp_path / "lib", [root], tiny_encoder)
+    reader = Library.open(tmp_path / "lib", readonly=True)
+    searcher = Searcher(reader, tiny_encoder)
+    assert searcher.size == 3
+    write_images(root, 2, start=50)
+    paths[0].unlink()
+    index_folder(tmp_path / "lib", [root], tiny_encoder)
+    hits = searcher.search(everything(limit=10)).hits
+    names = {Path(h.asset.path).name for h in hits}
+    assert len(hits) == 4 and "img-0000.png" not in names and "img-0050.png" in names
+
+
+def test_searcher_catches_up_from_the_catalog_when_the_snapshot_is_stale(tmp_path, tiny_encoder):
+    """What a kill -9 before the FAISS write leaves behind: catalog newer than the snapshot."""
+    root = tmp_path / "assets"
+    write_images(root, 3)
+    library, _ = index_folder(tmp_path / "lib", [root], tiny_encoder)
+    for f in library.vectors_dir.glob("index-*.faiss"):
+        f.unlink()
+    searcher = Searcher(Library.open(tmp_path / "lib", readonly=True), tiny_encoder)
+    assert len(searcher.search(everything(limit=10)).hits) == 3
