@@ -223,16 +223,22 @@ def search(
         cut = f" above relevance {result.cutoff}" if result.cutoff is not None else ""
         err.print(f"No results{cut} in {searcher.size} assets. Try other words, or --all.")
         return
-    table = Table(box=None, pad_edge=False)
-    for column, justify in (("#", "right"), ("score", "right"), ("relevance", "right"),
-                            ("size", "right"), ("id", "right"), ("path", "left")):
-        table.add_column(column, justify=justify, no_wrap=column != "path",
-                         overflow="fold" if column == "path" else "ellipsis")
-    for rank, hit in enumerate(result.hits, start=offset + 1):
-        a = hit.asset
-        table.add_row(str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",
-                      f"{a.width}x{a.height}", str(a.id), a.path)
-    out.print(table)
+    rows = [
+        (str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",
+         f"{hit.asset.width}x{hit.asset.height}", str(hit.asset.id), hit.asset.path)
+        for rank, hit in enumerate(result.hits, start=offset + 1)
+    ]
+    if out.is_terminal:
+        table = Table(box=None, pad_edge=False)
+        for column in ("#", "score", "relevance", "size", "id"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("path", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+    else:  # piped: one tab-separated line per hit, never wrapped
+        for row in rows:
+            print("\t".join(row))
     more = " (more with --offset)" if result.has_more else ""
     err.print(f"{len(result.hits)} results{more} · embed {result.embed_ms:.0f} ms · "
               f"search {result.search_ms:.1f} ms", highlight=False)

@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 import faiss
-import numpy as np
 
 from indexer.catalog import Catalog
 
@@ -80,6 +79,3 @@ def save_index(index: faiss.Index, directory: Path, generation: int) -> Path:
 def load_index(path: Path) -> faiss.Index:
     return faiss.read_index(str(path))
 
-
-def ensure_float32(vectors: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(vectors, dtype=np.float32)
