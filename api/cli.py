@@ -244,6 +244,44 @@ def search(
               f"search {result.search_ms:.1f} ms", highlight=False)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+@handles_errors
+def serve(
+    library: Optional[Path] = LibraryOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback needs a token."),
+    port: int = typer.Option(8000, "--port"),
+    token: Optional[str] = typer.Option(None, "--token", envvar="SCOUT_API_TOKEN",
+                                        help="API token for write endpoints (generated when binding beyond loopback)."),
+    require_token_for_reads: bool = typer.Option(False, "--require-token-for-reads", help="Reads need the token too."),
+    device: str = DeviceOpt,
+    threads: Optional[int] = ThreadsOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """Serve the web UI at / and the HTTP API at /api (OpenAPI docs at /docs)."""
+    import secrets
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.deps import ServerSettings
+
+    if host not in LOOPBACK and not token:
+        token = secrets.token_urlsafe(24)
+        err.print(f"[bold]API token[/] (needed for writes{' and reads' if require_token_for_reads else ''}): {token}",
+                  highlight=False)
+    lib = open_for_search(_library_path(library))
+    encoder = encoder_for_search(lib, _options(device, threads, cache_dir, False))
+    lib.close()
+    settings = ServerSettings(host=host, port=port, token=token, require_token_for_reads=require_token_for_reads)
+    application = create_app(lib.path, encoder, settings)
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"Scout is serving {lib.path} at http://{shown}:{port}/ (API docs at /docs)", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
 @app.command()
 @handles_errors
 def status(

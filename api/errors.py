@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from indexer.errors import (
+    AccessDenied,
     AssetNotFound,
+    Forbidden,
+    TooLarge,
+    Unauthorized,
+    UnsupportedImage,
     ConfigError,
     EncoderUnavailable,
     LibraryBusy,
@@ -24,6 +29,11 @@ _TABLE: list[tuple[type[ScoutError], int, int]] = [
     (ModelMismatch, 4, 409),
     (LibraryBusy, 6, 409),
     (AssetNotFound, 7, 404),
+    (AccessDenied, 9, 403),
+    (Unauthorized, 9, 401),
+    (Forbidden, 9, 403),
+    (UnsupportedImage, 2, 415),
+    (TooLarge, 2, 413),
     (ScoutError, 1, 500),
 ]
 

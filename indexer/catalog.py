@@ -457,6 +457,10 @@ class Catalog:
             )
         ]
 
+    def folders(self, limit: int = 2000) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT folder FROM assets ORDER BY folder LIMIT ?", [limit])]
+
     def formats(self) -> dict[str, int]:
         return dict(
             self.db.execute(

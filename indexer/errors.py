@@ -62,3 +62,23 @@ class DecodeError(ScoutError):
     def __init__(self, reason: str, message: str, *, hint: str | None = None):
         super().__init__(message, hint=hint)
         self.reason = reason
+
+
+class AccessDenied(ScoutError):
+    """A request would read something outside the library's roots."""
+
+
+class UnsupportedImage(ScoutError):
+    """Uploaded bytes are not an image Scout can read."""
+
+
+class TooLarge(ScoutError):
+    """An upload or image exceeds a configured size or pixel limit."""
+
+
+class Unauthorized(ScoutError):
+    """No API token was sent where one is required."""
+
+
+class Forbidden(ScoutError):
+    """The API token sent is wrong."""

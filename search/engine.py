@@ -25,7 +25,7 @@ from indexer import vectors
 from indexer.catalog import AssetRow
 from indexer.decode import decode_image
 from indexer.encoders.base import Encoder, normalize
-from indexer.errors import AssetNotFound, DecodeError, QueryError
+from indexer.errors import AssetNotFound, DecodeError, QueryError, TooLarge, UnsupportedImage
 from indexer.library import Library
 from search.query import Example, Query
 
@@ -105,6 +105,8 @@ class Searcher:
         return vector
 
     def embed_example(self, example: Example) -> np.ndarray:
+        if example.vector is not None:
+            return example.vector
         ref = example.ref.strip()
         if ref.isdigit():
             vector = self.catalog.vector_for_asset(int(ref))
@@ -126,28 +128,28 @@ class Searcher:
         try:
             decoded = decode_image(data, name, max_pixels=max_pixels, target=512)
         except DecodeError as exc:
-            raise QueryError(f"The example image cannot be used: {exc.message}", hint=exc.hint) from None
+            error = {"too_large": TooLarge, "empty": UnsupportedImage,
+                     "not_an_image": UnsupportedImage}.get(exc.reason, QueryError)
+            raise error(f"The example image cannot be used: {exc.message}", hint=exc.hint) from None
         tensor = self.encoder.preprocess(decoded.image).unsqueeze(0)
         return self.encoder.encode_images(tensor)[0]
 
-    def query_vector(self, query: Query, extra: list[np.ndarray] = ()) -> np.ndarray:
+    def query_vector(self, query: Query) -> np.ndarray:
         total = np.zeros(self.encoder.dim, dtype=np.float32)
         for part in query.parts:
             total += part.weight * self.embed_text(part.text)
         for example in query.examples:
             total += example.weight * self.embed_example(example)
-        for vector in extra:
-            total += vector
         if not np.any(total):
             raise QueryError("The query's parts cancel out exactly; nothing to search for.")
         return normalize(total[None, :])[0]
 
     # -- lookup -------------------------------------------------------------------------------
 
-    def search(self, query: Query, extra_vectors: list[np.ndarray] = ()) -> SearchResult:
+    def search(self, query: Query) -> SearchResult:
         self.refresh()
         started = time.perf_counter()
-        q = self.query_vector(query, extra_vectors)
+        q = self.query_vector(query)
         embedded = time.perf_counter()
         with self._lock:
             hits, has_more, cutoff = self._lookup(q, query)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from indexer.errors import QueryError
 
 ORIENTATIONS = ("landscape", "portrait", "square")
@@ -28,10 +30,12 @@ class Part:
 
 @dataclass(frozen=True)
 class Example:
-    """An example image: an asset id, a catalogued path, or any image file on disk."""
+    """An example image: an asset id, a catalogued path, any image file on disk, or (for uploads)
+    an already embedded vector."""
 
     ref: str
     weight: float = 1.0
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,110 @@
+"""Shared request plumbing: the server's state, token checks, and the common search parameters."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Optional
+
+from fastapi import Depends, Query as Q, Request
+
+from indexer.errors import Forbidden, Unauthorized
+from indexer.jobs import JobRunner
+from indexer.library import Library
+from search.engine import Searcher
+from search.examples import ExampleStore
+from search.query import Example, Filters, Query, parse_text
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: Optional[str] = None  # required for writes whenever set
+    require_token_for_reads: bool = False
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_upload_megapixels: float = 60.0
+
+
+@dataclass
+class ServerState:
+    settings: ServerSettings
+    library: Library
+    searcher: Searcher
+    examples: ExampleStore
+    jobs: JobRunner
+
+
+def state(request: Request) -> ServerState:
+    return request.app.state.scout
+
+
+def _check_token(request: Request, expected: str) -> None:
+    sent = request.headers.get("x-scout-token")
+    auth = request.headers.get("authorization", "")
+    if not sent and auth.lower().startswith("bearer "):
+        sent = auth[7:].strip()
+    if not sent:
+        raise Unauthorized("This server needs an API token.",
+                           hint="Send it as 'Authorization: Bearer TOKEN' or 'X-Scout-Token: TOKEN'.")
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Forbidden("Wrong API token.")
+
+
+def require_write_token(request: Request, s: ServerState = Depends(state)) -> None:
+    if s.settings.token:
+        _check_token(request, s.settings.token)
+
+
+def require_read_token(request: Request, s: ServerState = Depends(state)) -> None:
+    if s.settings.token and s.settings.require_token_for_reads:
+        _check_token(request, s.settings.token)
+
+
+@dataclass
+class SearchParams:
+    q: str
+    minus: list[str]
+    like: list[str]
+    example: list[str]
+    folder: Optional[str]
+    orientation: Optional[str]
+    min_width: Optional[int]
+    min_height: Optional[int]
+    format: list[str]
+    limit: int
+    offset: int
+    all: bool
+    min_relevance: Optional[float]
+    min_score: Optional[float]
+
+    def to_query(self, uploads: list[Example] = ()) -> Query:
+        return Query(
+            parts=parse_text(self.q, self.minus),
+            examples=tuple(Example(ref) for ref in self.like) + tuple(uploads),
+            filters=Filters(folder=self.folder or None, orientation=self.orientation or None,
+                            min_width=self.min_width, min_height=self.min_height,
+                            formats=tuple(f for v in self.format for f in v.split(",") if f)),
+            limit=self.limit, offset=self.offset, include_all=self.all,
+            min_relevance=self.min_relevance, min_score=self.min_score,
+        )
+
+
+def search_params(
+    q: str = Q("", description='Text; parts separated by "|", "-part" negative, "part:0.5" weighted.'),
+    minus: list[str] = Q([], description="Text to push results away from."),
+    like: list[str] = Q([], description="Asset ids (or catalogued paths) of example images."),
+    example: list[str] = Q([], description="Ids returned by POST /api/examples."),
+    folder: Optional[str] = Q(None, description="Only assets under this folder (absolute path)."),
+    orientation: Optional[str] = Q(None, pattern="^(landscape|portrait|square)?$"),
+    min_width: Optional[int] = Q(None, ge=0, le=1_000_000),
+    min_height: Optional[int] = Q(None, ge=0, le=1_000_000),
+    format: list[str] = Q([], description="jpeg, png, webp, heif, raw, ..."),
+    limit: int = Q(40, ge=1, le=200),
+    offset: int = Q(0, ge=0, le=10_000),
+    all: bool = Q(False, description="Disable the relevance cutoff."),
+    min_relevance: Optional[float] = Q(None, ge=-100, le=100),
+    min_score: Optional[float] = Q(None, ge=-1, le=1),
+) -> SearchParams:
+    return SearchParams(q, minus, like, example, folder, orientation, min_width, min_height,
+                        format, limit, offset, all, min_relevance, min_score)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from api.deps import ServerState, require_read_token, require_write_token, state
+from api.schemas import IndexJobIn, IndexJobOut, StatusOut
+from indexer.errors import AssetNotFound
+from indexer.jobs import Job
+
+router = APIRouter(prefix="/api", tags=["library"])
+
+
+@router.get("/status", response_model=StatusOut, dependencies=[Depends(require_read_token)],
+            summary="What the library holds")
+def status(s: ServerState = Depends(state)) -> StatusOut:
+    s.searcher.refresh()
+    catalog = s.library.catalog
+    return StatusOut(
+        library=str(s.library.path), roots=catalog.roots(), assets=catalog.asset_count(),
+        failed=catalog.failure_count(), model=s.library.model_id, formats=catalog.formats(),
+        folders=catalog.folders(), generation=catalog.generation, read_only=True,
+    )
+
+
+def _job_out(job: Job) -> IndexJobOut:
+    st = job.stats
+    return IndexJobOut(id=job.id, status=job.status, paths=job.paths, found=st.found,
+                       embedded=st.embedded, reused=st.reused, unchanged=st.unchanged,
+                       failed=st.failed, removed=st.removed, error=job.error)
+
+
+@router.post("/index-jobs", response_model=IndexJobOut, status_code=202,
+             dependencies=[Depends(require_write_token)], summary="Start an index run in the background")
+def start_job(body: IndexJobIn, s: ServerState = Depends(state)) -> IndexJobOut:
+    return _job_out(s.jobs.start(body.paths))
+
+
+@router.get("/index-jobs/{job_id}", response_model=IndexJobOut,
+            dependencies=[Depends(require_read_token)], summary="Progress of an index run")
+def get_job(job_id: str, s: ServerState = Depends(state)) -> IndexJobOut:
+    job = s.jobs.get(job_id)
+    if job is None:
+        raise AssetNotFound(f"No index job {job_id!r}.")
+    return _job_out(job)

@@ -1,0 +1,106 @@
+"""Pydantic request/response models of the HTTP API (they are the OpenAPI docs at /docs)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+from indexer.catalog import AssetRow
+from search.engine import Hit, SearchResult
+
+
+class AssetOut(BaseModel):
+    id: int
+    path: str
+    name: str
+    folder: str
+    width: int
+    height: int
+    format: str
+    orientation: str
+    size_bytes: int
+    thumbnail_url: str
+    original_url: str
+
+    @classmethod
+    def of(cls, a: AssetRow) -> "AssetOut":
+        return cls(
+            id=a.id, path=a.path, name=a.name, folder=a.folder, width=a.width, height=a.height,
+            format=a.format, orientation=a.orientation, size_bytes=a.size,
+            thumbnail_url=f"/api/assets/{a.id}/thumbnail", original_url=f"/api/assets/{a.id}/original",
+        )
+
+
+class HitOut(BaseModel):
+    asset: AssetOut
+    score: float = Field(description="Cosine similarity of query and image, in [-1, 1].")
+    relevance: float = Field(description="Robust standard deviations above this query's median score over the library.")
+
+    @classmethod
+    def of(cls, hit: Hit) -> "HitOut":
+        return cls(asset=AssetOut.of(hit.asset), score=round(hit.score, 6), relevance=round(hit.relevance, 3))
+
+
+class SearchOut(BaseModel):
+    results: list[HitOut]
+    offset: int
+    limit: int
+    has_more: bool
+    cutoff: Optional[float] = Field(description="Relevance floor applied; null when all=true.")
+    embed_ms: float
+    search_ms: float
+    library_size: int
+
+    @classmethod
+    def of(cls, result: SearchResult, offset: int, limit: int, size: int) -> "SearchOut":
+        return cls(
+            results=[HitOut.of(h) for h in result.hits], offset=offset, limit=limit,
+            has_more=result.has_more, cutoff=result.cutoff, embed_ms=round(result.embed_ms, 2),
+            search_ms=round(result.search_ms, 2), library_size=size,
+        )
+
+
+class AssetDetailOut(AssetOut):
+    root: str
+    mtime_ns: int
+    content_hash: str
+    indexed_at: float
+
+
+class ExampleOut(BaseModel):
+    example_id: str = Field(description="Pass as `example` to /api/search to combine with text.")
+
+
+class StatusOut(BaseModel):
+    library: str
+    roots: list[str]
+    assets: int
+    failed: int
+    model: Optional[str]
+    formats: dict[str, int]
+    folders: list[str]
+    generation: int
+    read_only: bool
+
+
+class IndexJobIn(BaseModel):
+    paths: list[str] = Field(default_factory=list, description="Folders to index; empty = the library's roots.")
+
+
+class IndexJobOut(BaseModel):
+    id: str
+    status: str = Field(description="queued, running, completed, interrupted or failed")
+    paths: list[str]
+    found: int
+    embedded: int
+    reused: int
+    unchanged: int
+    failed: int
+    removed: int
+    error: Optional[str] = None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    hint: Optional[str] = None

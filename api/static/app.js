@@ -1,0 +1,312 @@
+// Scout web UI: plain JavaScript over the /api endpoints, no build step.
+"use strict";
+
+const PAGE = 40;
+const $ = (id) => document.getElementById(id);
+const state = {
+  q: "", examples: [], filters: { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), all: false },
+  results: [], offset: 0, hasMore: false, loading: false, requestId: 0, current: -1, status: null,
+};
+
+// --- API ---------------------------------------------------------------------------------------
+const params = new URLSearchParams(location.search);
+if (params.get("token")) localStorage.setItem("scout-token", params.get("token"));
+function headers() {
+  const token = localStorage.getItem("scout-token");
+  return token ? { "X-Scout-Token": token } : {};
+}
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
+  if (!response.ok) {
+    let body = {};
+    try { body = await response.json(); } catch (_) { /* not JSON */ }
+    const error = new Error(body.error || `${response.status} ${response.statusText}`);
+    error.hint = body.hint; error.status = response.status;
+    throw error;
+  }
+  return response.json();
+}
+function withToken(url) {
+  const token = localStorage.getItem("scout-token");
+  return token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url;
+}
+
+// --- search ------------------------------------------------------------------------------------
+function searchUrl(offset) {
+  const p = new URLSearchParams();
+  if (state.q) p.set("q", state.q);
+  for (const ex of state.examples) p.append(ex.kind === "asset" ? "like" : "example", ex.ref);
+  const f = state.filters;
+  if (f.folder) p.set("folder", f.folder);
+  if (f.orientation) p.set("orientation", f.orientation);
+  if (f.minw) p.set("min_width", f.minw);
+  if (f.minh) p.set("min_height", f.minh);
+  for (const fmt of f.formats) p.append("format", fmt);
+  if (f.all) p.set("all", "true");
+  p.set("limit", PAGE); p.set("offset", offset);
+  return `/api/search?${p}`;
+}
+
+function hasQuery() { return state.q.trim() !== "" || state.examples.length > 0; }
+
+async function runSearch({ append = false } = {}) {
+  if (!hasQuery()) { state.results = []; render(); showWelcome(); return; }
+  const id = ++state.requestId;
+  const offset = append ? state.offset : 0;
+  state.loading = true;
+  if (!append) showState('<div class="spinner" aria-label="Searching"></div>');
+  try {
+    const data = await api(searchUrl(offset));
+    if (id !== state.requestId) return; // a newer search superseded this one
+    state.results = append ? state.results.concat(data.results) : data.results;
+    state.offset = offset + data.results.length;
+    state.hasMore = data.has_more;
+    if (!append) state.current = -1;
+    render(data);
+  } catch (error) {
+    if (id !== state.requestId) return;
+    showError(error);
+  } finally {
+    if (id === state.requestId) state.loading = false;
+  }
+}
+
+function render(data) {
+  const grid = $("grid");
+  grid.replaceChildren(...state.results.map(cardFor));
+  if (data) {
+    const cut = data.cutoff === null ? "all matches" : `relevance ≥ ${data.cutoff}σ`;
+    $("summary").textContent = state.results.length
+      ? `${state.results.length}${state.hasMore ? "+" : ""} results · ${cut} · ${Math.round(data.embed_ms + data.search_ms)} ms`
+      : "";
+  }
+  if (!state.results.length && hasQuery()) {
+    showState(`<h3>No results</h3><p>Nothing in ${state.status ? state.status.assets : "the library"} assets clears the relevance cutoff${activeFilters() ? " with these filters" : ""}.</p>
+      <p><button type="button" class="primary" id="show-all">Show weaker matches</button></p>`);
+    const button = $("show-all");
+    if (button) button.onclick = () => { $("f-all").checked = true; state.filters.all = true; runSearch(); };
+  } else if (state.results.length) {
+    showState(state.hasMore ? "" : '<p class="end">End of results</p>');
+  }
+}
+
+function cardFor(hit, index) {
+  const a = hit.asset;
+  const card = document.createElement("button");
+  card.type = "button"; card.className = "card"; card.setAttribute("role", "listitem");
+  card.dataset.index = index; card.dataset.id = a.id; card.dataset.path = a.path;
+  card.title = `${a.name}\nscore ${hit.score.toFixed(3)} · relevance ${hit.relevance.toFixed(1)}σ\n${a.width}×${a.height} ${a.format}`;
+  const img = document.createElement("img");
+  img.loading = "lazy"; img.decoding = "async"; img.alt = a.name; img.src = withToken(a.thumbnail_url);
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  badge.innerHTML = `<b></b>${hit.score.toFixed(3)} · ${hit.relevance.toFixed(1)}σ · ${a.width}×${a.height}`;
+  badge.querySelector("b").textContent = a.name;
+  card.append(img, badge);
+  card.onclick = () => openDetail(index);
+  card.onfocus = () => { state.current = index; };
+  return card;
+}
+
+function showState(html, cls = "") { const el = $("state"); el.className = `state ${cls}`; el.innerHTML = html; }
+function showWelcome() {
+  $("summary").textContent = "";
+  const n = state.status ? state.status.assets.toLocaleString() : "your";
+  showState(`<h3>Search ${n} assets by meaning</h3><p>Describe the picture you need, or drop, paste or upload an image to find similar ones.</p>`);
+}
+function showError(error) {
+  $("grid").replaceChildren(); $("summary").textContent = "";
+  showState(`<h3></h3><p></p>`, "error");
+  $("state").querySelector("h3").textContent = error.message;
+  $("state").querySelector("p").textContent = error.hint || (error.status === 401 || error.status === 403
+    ? "Open the page with ?token=YOUR_TOKEN." : "Try again, or check the server's terminal.");
+}
+function activeFilters() {
+  const f = state.filters;
+  return f.folder || f.orientation || f.minw || f.minh || f.formats.size;
+}
+
+// --- examples (query by image) -----------------------------------------------------------------
+function renderExamples() {
+  $("examples").replaceChildren(...state.examples.map((ex, i) => {
+    const chip = document.createElement("span");
+    chip.className = "example-chip"; chip.title = "Example image in this query";
+    chip.innerHTML = `<img alt="example"><button type="button" aria-label="Remove example">×</button>`;
+    chip.querySelector("img").src = ex.thumb;
+    chip.querySelector("button").onclick = () => { state.examples.splice(i, 1); renderExamples(); runSearch(); };
+    return chip;
+  }));
+}
+function addAssetExample(asset) {
+  if (!state.examples.some((e) => e.kind === "asset" && e.ref === String(asset.id))) {
+    state.examples.push({ kind: "asset", ref: String(asset.id), thumb: withToken(asset.thumbnail_url) });
+  }
+  renderExamples();
+}
+async function uploadExample(file) {
+  if (!file || !file.type.startsWith("image/")) { toast("That is not an image."); return; }
+  const form = new FormData(); form.append("file", file);
+  showState('<div class="spinner" aria-label="Uploading"></div>');
+  try {
+    const data = await api("/api/examples", { method: "POST", body: form });
+    state.examples.push({ kind: "upload", ref: data.example_id, thumb: URL.createObjectURL(file) });
+    renderExamples(); runSearch();
+  } catch (error) { showError(error); }
+}
+
+// --- detail view -------------------------------------------------------------------------------
+const BROWSER_FORMATS = new Set(["JPEG", "PNG", "WEBP", "GIF", "BMP"]);
+function openDetail(index) {
+  const hit = state.results[index]; if (!hit) return;
+  state.current = index;
+  const a = hit.asset;
+  $("d-img").src = withToken(BROWSER_FORMATS.has(a.format) ? a.original_url : a.thumbnail_url);
+  $("d-img").alt = a.name;
+  $("d-name").textContent = a.name;
+  $("d-path").textContent = a.path;
+  const rows = [["Dimensions", `${a.width} × ${a.height} (${a.orientation})`], ["Format", a.format],
+    ["File size", formatBytes(a.size_bytes)], ["Folder", a.folder], ["Score", hit.score.toFixed(3)],
+    ["Relevance", `${hit.relevance.toFixed(1)}σ`], ["Asset id", a.id]];
+  $("d-meta").replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    return [dt, dd];
+  }));
+  $("d-download").href = withToken(`${a.original_url}?download=true`);
+  $("d-download").setAttribute("download", a.name);
+  $("detail").hidden = false;
+  $("d-similar").focus();
+}
+function closeDetail() {
+  $("detail").hidden = true;
+  const card = document.querySelector(`.card[data-index="${state.current}"]`);
+  if (card) card.focus();
+}
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ["KB", "MB", "GB"]; let i = -1;
+  do { n /= 1024; i++; } while (n >= 1024 && i < units.length - 1);
+  return `${n.toFixed(1)} ${units[i]}`;
+}
+$("d-close").onclick = closeDetail;
+$("detail").onclick = (e) => { if (e.target === $("detail")) closeDetail(); };
+$("d-similar").onclick = () => {
+  const a = state.results[state.current].asset;
+  state.examples = []; state.q = ""; $("q").value = "";
+  addAssetExample(a); closeDetail(); runSearch();
+};
+$("d-example").onclick = () => { addAssetExample(state.results[state.current].asset); closeDetail(); runSearch(); };
+$("d-copy").onclick = async () => {
+  const path = state.results[state.current].asset.path;
+  try { await navigator.clipboard.writeText(path); toast("Path copied"); }
+  catch (_) { window.prompt("Copy the path:", path); }
+};
+
+function toast(text) {
+  const el = $("toast"); el.textContent = text; el.hidden = false;
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => { el.hidden = true; }, 1800);
+}
+
+// --- inputs ------------------------------------------------------------------------------------
+let debounce;
+$("q").addEventListener("input", () => {
+  clearTimeout(debounce);
+  debounce = setTimeout(() => { state.q = $("q").value; runSearch(); }, 250);
+});
+$("search-form").addEventListener("submit", (e) => {
+  e.preventDefault(); clearTimeout(debounce); state.q = $("q").value; runSearch();
+});
+$("file").addEventListener("change", (e) => { uploadExample(e.target.files[0]); e.target.value = ""; });
+document.addEventListener("paste", (e) => {
+  const item = [...(e.clipboardData || {}).items || []].find((i) => i.type.startsWith("image/"));
+  if (item) { e.preventDefault(); uploadExample(item.getAsFile()); }
+});
+let dragDepth = 0;
+window.addEventListener("dragenter", (e) => { if ([...e.dataTransfer.types].includes("Files")) { dragDepth++; $("dropzone").hidden = false; } });
+window.addEventListener("dragleave", () => { if (--dragDepth <= 0) { dragDepth = 0; $("dropzone").hidden = true; } });
+window.addEventListener("dragover", (e) => e.preventDefault());
+window.addEventListener("drop", (e) => {
+  e.preventDefault(); dragDepth = 0; $("dropzone").hidden = true;
+  if (e.dataTransfer.files.length) uploadExample(e.dataTransfer.files[0]);
+});
+
+function bindFilters() {
+  const f = state.filters;
+  $("f-folder").onchange = (e) => { f.folder = e.target.value; runSearch(); };
+  $("f-orientation").onclick = (e) => {
+    if (!e.target.dataset || e.target.dataset.value === undefined) return;
+    f.orientation = e.target.dataset.value;
+    for (const b of $("f-orientation").children) b.classList.toggle("on", b === e.target);
+    runSearch();
+  };
+  const number = (el, key) => { el.onchange = () => { f[key] = el.value; runSearch(); }; };
+  number($("f-minw"), "minw"); number($("f-minh"), "minh");
+  $("f-all").onchange = (e) => { f.all = e.target.checked; runSearch(); };
+  $("f-reset").onclick = () => {
+    Object.assign(f, { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), all: false });
+    $("f-folder").value = ""; $("f-minw").value = ""; $("f-minh").value = ""; $("f-all").checked = false;
+    for (const b of $("f-orientation").children) b.classList.toggle("on", b.dataset.value === "");
+    for (const b of $("f-format").children) b.classList.remove("on");
+    runSearch();
+  };
+}
+
+async function loadStatus() {
+  try {
+    const s = await api("/api/status");
+    state.status = s;
+    $("libinfo").textContent = `${s.assets.toLocaleString()} assets${s.failed ? ` · ${s.failed} failed` : ""}`;
+    $("libinfo").title = `${s.library}\nmodel: ${s.model}`;
+    const select = $("f-folder");
+    for (const folder of s.folders) {
+      const option = document.createElement("option"); option.value = folder; option.textContent = folder;
+      select.append(option);
+    }
+    $("f-format").replaceChildren(...Object.entries(s.formats).map(([fmt, count]) => {
+      const b = document.createElement("button"); b.type = "button"; b.textContent = `${fmt} ${count}`;
+      b.onclick = () => {
+        const set = state.filters.formats;
+        set.has(fmt) ? set.delete(fmt) : set.add(fmt);
+        b.classList.toggle("on", set.has(fmt)); runSearch();
+      };
+      return b;
+    }));
+    if (!hasQuery()) showWelcome();
+  } catch (error) { showError(error); }
+}
+
+// --- keyboard ----------------------------------------------------------------------------------
+function columns() {
+  const cards = [...document.querySelectorAll(".card")];
+  if (!cards.length) return 1;
+  const top = cards[0].offsetTop;
+  const n = cards.findIndex((c) => c.offsetTop !== top);
+  return n === -1 ? cards.length : n;
+}
+document.addEventListener("keydown", (e) => {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+  if (!$("detail").hidden) {
+    if (e.key === "Escape") closeDetail();
+    else if (e.key === "ArrowRight" && state.current < state.results.length - 1) openDetail(state.current + 1);
+    else if (e.key === "ArrowLeft" && state.current > 0) openDetail(state.current - 1);
+    return;
+  }
+  if (e.key === "/" && !typing) { e.preventDefault(); $("q").focus(); $("q").select(); return; }
+  if (e.key === "Escape" && typing) { document.activeElement.blur(); return; }
+  const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns(), ArrowUp: -columns() };
+  if (e.key in moves && (!typing || (e.key === "ArrowDown" && document.activeElement === $("q")))) {
+    if (!state.results.length) return;
+    e.preventDefault();
+    const next = state.current < 0 ? 0 : Math.min(Math.max(state.current + moves[e.key], 0), state.results.length - 1);
+    const card = document.querySelector(`.card[data-index="${next}"]`);
+    if (card) { card.focus(); card.scrollIntoView({ block: "nearest" }); }
+  }
+});
+
+// --- infinite scroll ---------------------------------------------------------------------------
+new IntersectionObserver((entries) => {
+  if (entries[0].isIntersecting && state.hasMore && !state.loading) runSearch({ append: true });
+}, { rootMargin: "600px" }).observe($("sentinel"));
+
+bindFilters();
+loadStatus();
