@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,34 @@ def test_reindex_switches_the_model(tmp_path, tiny_clip_dir):
     assert "3 embedded" in run.stderr
     info = json.loads(scout("status", "--json", "--library", library, check=0).stdout)
     assert info["model"] == f"open_clip:local-dir:{other}" and info["assets"] == 3
+
+
+def test_serve_beyond_loopback_generates_and_enforces_a_token(indexed):
+    import httpx
+
+    from tests.api.conftest import free_port
+
+    library, _, _ = indexed
+    port = free_port()
+    process = subprocess.Popen([*SCOUT, "serve", "--library", str(library), "--host", "0.0.0.0",
+                                "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    try:
+        token_line = process.stderr.readline()
+        assert "API token" in token_line
+        token = token_line.rsplit(" ", 1)[-1].strip()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                page = httpx.get(url + "/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert page.status_code == 200 and "<title>Scout" in page.text
+        assert httpx.post(url + "/api/index-jobs", json={}).status_code == 401
+        started = httpx.post(url + "/api/index-jobs", json={}, headers={"Authorization": f"Bearer {token}"})
+        assert started.status_code == 202
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -1,0 +1,112 @@
+"""The web UI in real headless Chromium (Debian chromium + chromedriver, driven by Selenium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SAMPLE_PHOTOS
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+ARTIFACTS = REPO / "artifacts"
+
+if not (CHROMIUM and CHROMEDRIVER):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install chromium and chromium-driver (see .ci/run)")
+    pytest.skip("chromium/chromedriver not installed", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1440,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, timeout=20):
+    return WebDriverWait(driver, timeout)
+
+
+def first_card_name(driver) -> str:
+    return Path(driver.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-path")).name
+
+
+def search_for(driver, url, text):
+    driver.get(url)
+    box = wait(driver).until(EC.element_to_be_clickable((By.ID, "q")))
+    box.send_keys(text)
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card"))
+
+
+def test_typing_a_cat_shows_the_cat_first(browser, live):
+    search_for(browser, live.url, "a cat")
+    wait(browser).until(lambda d: first_card_name(d) == "tabby-cat-chelsea.png")
+    assert "results" in browser.find_element(By.ID, "summary").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.find_element(By.ID, "f-all").click()  # fill the grid for the screenshot
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) == 18)
+    assert browser.save_screenshot(str(ARTIFACTS / "ui-results.png"))
+
+
+def test_detail_view_and_more_like_this(browser, live):
+    search_for(browser, live.url, "a rocket launch")
+    wait(browser).until(lambda d: first_card_name(d) == "spacex-rocket-launch.jpg")
+    browser.find_element(By.CSS_SELECTOR, ".card").click()
+    detail = wait(browser).until(EC.visibility_of_element_located((By.ID, "detail")))
+    assert browser.find_element(By.ID, "d-name").text == "spacex-rocket-launch.jpg"
+    assert "640 × 427" in detail.text
+    browser.save_screenshot(str(ARTIFACTS / "ui-detail.png"))
+    browser.find_element(By.ID, "d-similar").click()
+    wait(browser).until(EC.invisibility_of_element_located((By.ID, "detail")))
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".example-chip"))
+    wait(browser).until(lambda d: first_card_name(d) == "spacex-rocket-launch.jpg")
+    assert browser.find_element(By.ID, "q").get_attribute("value") == ""
+
+
+def test_keyboard_navigation_opens_and_closes_detail(browser, live):
+    search_for(browser, live.url, "a cup of coffee")
+    wait(browser).until(lambda d: first_card_name(d) == "cup-of-coffee-on-saucer.png")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys(Keys.ARROW_DOWN)
+    active = browser.switch_to.active_element
+    assert Path(active.get_attribute("data-path")).name == "cup-of-coffee-on-saucer.png"
+    active.send_keys(Keys.ENTER)
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "detail")))
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait(browser).until(EC.invisibility_of_element_located((By.ID, "detail")))
+
+
+def test_upload_an_image_to_search_by_example(browser, live):
+    browser.get(live.url)
+    upload = wait(browser).until(EC.presence_of_element_located((By.ID, "file")))
+    upload.send_keys(str(SAMPLE_PHOTOS / "cup-of-coffee-on-saucer.png"))
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card"))
+    wait(browser).until(lambda d: first_card_name(d) == "cup-of-coffee-on-saucer.png")
+    assert browser.find_elements(By.CSS_SELECTOR, ".example-chip")
+
+
+def test_empty_and_no_result_states_say_something_useful(browser, live):
+    browser.get(live.url)
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "state")))
+    wait(browser).until(lambda d: "18 assets" in d.find_element(By.ID, "state").text)
+    browser.find_element(By.ID, "q").send_keys("a red sports car on a racetrack")
+    wait(browser).until(lambda d: "No results" in d.find_element(By.ID, "state").text)
+    browser.find_element(By.ID, "show-all").click()
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) > 0)
