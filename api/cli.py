@@ -301,7 +301,7 @@ def status(
         "failed": catalog.failure_count(),
         "model": lib.model_id,
         "dim": int(catalog.get_meta("dim", "0")),
-        "index_type": "exact inner product (FAISS IndexFlatIP + IDMap2)",
+        "index_type": catalog.get_meta("index_type", "none yet"),
         "index_generation": newest[1] if newest else None,
         "catalog_generation": catalog.generation,
         "formats": catalog.formats(),

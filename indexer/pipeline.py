@@ -285,6 +285,7 @@ class IndexRun:
             return
         index = vectors.build_from_catalog(self.catalog, self.encoder.dim)
         vectors.save_index(index, self.library.vectors_dir, generation)
+        self.catalog.set_meta(index_type=vectors.describe(index))
 
 
 def reembed(library: Library, encoder: Encoder, settings: IndexSettings | None = None,

@@ -5,8 +5,13 @@ The catalog is the source of truth for vectors; an index file is a derived, stam
 assets written after that generation, so a killed writer (old file, newer catalog) or a running
 one (index file not yet rewritten) still gives complete, correct results.
 
-IDs in FAISS are catalog asset ids (``IndexIDMap2``). Vectors are unit length and the metric is
-inner product, so scores are cosine similarities in [-1, 1].
+IDs in FAISS are catalog asset ids. Vectors are unit length and the metric is inner product, so
+scores are cosine similarities in [-1, 1].
+
+Index type follows library size (``choose_factory``): exact search up to ``EXACT_LIMIT`` vectors,
+where a scan takes a few milliseconds; beyond it an inverted file with 8-bit (or, above 384
+dimensions, 6-bit) scalar-quantised codes, which keeps 10 M vectors under 4 GB and, with
+``NPROBE`` lists probed, recall@10 >= 0.95 of exact search (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -16,22 +21,64 @@ import re
 from pathlib import Path
 
 import faiss
+import numpy as np
 
 from indexer.catalog import Catalog
 
 _INDEX_NAME = re.compile(r"^index-(\d+)\.faiss$")
 
 
+EXACT_LIMIT = 200_000
+NPROBE = 48
+TRAIN_SAMPLE = 100_000
+
+
 def new_index(dim: int) -> faiss.Index:
-    """Exact inner-product search: at library sizes Scout targets first, a scan is milliseconds."""
+    """Exact inner-product search, ids mapped to catalog asset ids."""
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
+def choose_factory(count: int, dim: int) -> str | None:
+    """None means exact search; otherwise a ``faiss.index_factory`` string for ``count`` vectors."""
+    if count <= EXACT_LIMIT:
+        return None
+    nlist = 1 << max(10, min(16, round(float(np.log2(4 * np.sqrt(count))))))
+    codes = "SQ8" if dim <= 384 else "SQ6"
+    return f"IVF{nlist},{codes}"
+
+
+def describe(index: faiss.Index) -> str:
+    ivf = _ivf(index)
+    if ivf is None:
+        return "exact inner product (FAISS IndexFlatIP)"
+    return f"IVF-SQ approximate ({ivf.nlist} lists, nprobe {ivf.nprobe}; FAISS {type(ivf).__name__})"
+
+
+def _ivf(index: faiss.Index):
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+
+
+def prepare_for_search(index: faiss.Index) -> faiss.Index:
+    ivf = _ivf(index)
+    if ivf is not None:
+        ivf.nprobe = min(NPROBE, ivf.nlist)
+    return index
+
+
 def build_from_catalog(catalog: Catalog, dim: int) -> faiss.Index:
-    index = new_index(dim)
+    count = catalog.asset_count()
+    factory = choose_factory(count, dim)
+    if factory is None:
+        index = new_index(dim)
+    else:
+        index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+        index.train(catalog.sample_vectors(TRAIN_SAMPLE))
     for ids, vectors in catalog.iter_vectors():
         index.add_with_ids(vectors, ids)
-    return index
+    return prepare_for_search(index)
 
 
 def apply_delta(index: faiss.Index, catalog: Catalog, since_gen: int) -> int:
@@ -77,5 +124,5 @@ def save_index(index: faiss.Index, directory: Path, generation: int) -> Path:
 
 
 def load_index(path: Path) -> faiss.Index:
-    return faiss.read_index(str(path))
+    return prepare_for_search(faiss.read_index(str(path)))
 

@@ -190,3 +190,18 @@ def test_truncated_png_is_reported():
     with pytest.raises(DecodeError) as info:
         decode_image(data[: len(data) // 2], "cut.png", max_pixels=MAX)
     assert info.value.reason in ("truncated", "decode_failed")
+
+
+def test_draft_decoding_keeps_the_embedding(offline_encoder):
+    """Reduced-size JPEG decoding must not change what the model sees in any way that matters."""
+    import torch
+
+    from tests.conftest import SAMPLE_PHOTOS
+
+    photo = Image.open(SAMPLE_PHOTOS / "chinese-temple-summer-palace.jpg").convert("RGB")
+    big = encoded(photo.resize((3200, 2136), Image.Resampling.BICUBIC), "JPEG", quality=92)
+    fast = decode_image(big, "big.jpg", max_pixels=MAX, target=512).image
+    full = Image.open(io.BytesIO(big)).convert("RGB")
+    full.thumbnail((512, 512), Image.Resampling.LANCZOS)
+    vectors = offline_encoder.encode_images(torch.stack([offline_encoder.preprocess(i) for i in (fast, full)]))
+    assert float(vectors[0] @ vectors[1]) > 0.97
