@@ -39,6 +39,8 @@ DeviceOpt = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.")
 ThreadsOpt = typer.Option(None, "--threads", help="CPU threads for the model (default: all).")
 CacheOpt = typer.Option(None, "--cache-dir", envvar="SCOUT_MODEL_CACHE",
                         help="Where model weights are looked for (Hugging Face cache layout).")
+PrecisionOpt = typer.Option("fp32", "--text-precision",
+                            help="Query encoder precision: fp32, int8 or bf16 (see BENCHMARKS.md).")
 DownloadOpt = typer.Option(False, "--allow-download", envvar="SCOUT_ALLOW_DOWNLOAD",
                            help="Let open_clip download missing weights (needs network).")
 
@@ -47,8 +49,10 @@ def _library_path(library: Optional[Path]) -> Path:
     return Path(library) if library else default_library_dir()
 
 
-def _options(device: str, threads: Optional[int], cache_dir: Optional[Path], allow_download: bool) -> EncoderOptions:
-    return EncoderOptions(device=device, threads=threads, cache_dir=cache_dir, allow_download=allow_download)
+def _options(device: str, threads: Optional[int], cache_dir: Optional[Path], allow_download: bool,
+             text_precision: str = "fp32") -> EncoderOptions:
+    return EncoderOptions(device=device, threads=threads, cache_dir=cache_dir,
+                          allow_download=allow_download, text_precision=text_precision)
 
 
 def handles_errors(command: Callable) -> Callable:
@@ -201,6 +205,7 @@ def search(
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
     cache_dir: Optional[Path] = CacheOpt,
+    text_precision: str = PrecisionOpt,
 ) -> None:
     """Search a library by text, by example image, or both."""
     filters = Filters(
@@ -214,7 +219,7 @@ def search(
         min_relevance=min_relevance, include_all=all_results,
     )
     lib = open_for_search(_library_path(library))
-    searcher = Searcher(lib, encoder_for_search(lib, _options(device, threads, cache_dir, False)))
+    searcher = Searcher(lib, encoder_for_search(lib, _options(device, threads, cache_dir, False, text_precision)))
     result = searcher.search(query)
     if as_json:
         out.print_json(data=[_hit_json(h) for h in result.hits])
@@ -259,6 +264,7 @@ def serve(
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
     cache_dir: Optional[Path] = CacheOpt,
+    text_precision: str = PrecisionOpt,
 ) -> None:
     """Serve the web UI at / and the HTTP API at /api (OpenAPI docs at /docs)."""
     import secrets
@@ -273,7 +279,7 @@ def serve(
         err.print(f"[bold]API token[/] (needed for writes{' and reads' if require_token_for_reads else ''}): {token}",
                   highlight=False)
     lib = open_for_search(_library_path(library))
-    encoder = encoder_for_search(lib, _options(device, threads, cache_dir, False))
+    encoder = encoder_for_search(lib, _options(device, threads, cache_dir, False, text_precision))
     lib.close()
     settings = ServerSettings(host=host, port=port, token=token, require_token_for_reads=require_token_for_reads)
     application = create_app(lib.path, encoder, settings)

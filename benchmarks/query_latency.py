@@ -9,6 +9,8 @@ in the same process, with the real text encoder of ``--model``:
   scout     Searcher.search (cached text embeddings after the first time, FAISS lookup, catalog
             rows for the page, calibration); reported cold (new text) and warm (repeated text)
   http      GET /api/search on a real uvicorn server over loopback, cold and warm
+
+Size 0 stands for sample_assets/photos, indexed for real (18 vectors).
   recall    recall@10 of Scout's index against exact search, on 200 near-data queries
 
 Also: resident memory of the process after loading the searcher, and the index's bytes per
@@ -81,9 +83,26 @@ def recall_at_10(searcher: Searcher, data: np.ndarray, count: int = 200) -> floa
     return found / (10 * count)
 
 
+def sample_library(encoder) -> Path:
+    """sample_assets/photos indexed into a fresh library (the real photos, 18 vectors)."""
+    import shutil
+
+    from indexer.pipeline import IndexRun
+
+    path = Path(tempfile.mkdtemp(prefix="scout-sample-"))
+    shutil.copytree(REPO / "sample_assets" / "photos", path / "photos")
+    library = Library.create_or_open(path / "lib")
+    IndexRun(library, encoder).run([path / "photos"])
+    library.close()
+    return path / "lib"
+
+
 def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
-    path = CACHE / f"synthetic-{size}-{encoder.dim}"
-    built = timed(lambda: make_library(path, size, encoder.dim, encoder.model_id).close())
+    if size == 0:
+        path, built = sample_library(encoder), 0.0
+    else:
+        path = CACHE / f"synthetic-{size}-{encoder.dim}"
+        built = timed(lambda: make_library(path, size, encoder.dim, encoder.model_id).close())
     base_rss = rss_mb()
     searcher = Searcher(Library.open(path, readonly=True), encoder)
     loaded_rss = rss_mb()
@@ -105,7 +124,10 @@ def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
         warm_p50=pct([w[2] for w in warm], 50), warm_p95=pct([w[2] for w in warm], 95),
         lookup_p50=pct([w[1] for w in warm], 50),
     )
-    data = synthetic_vectors(size, encoder.dim)
+    if size == 0:  # the sample library: the naive scan runs over its real vectors
+        data = np.vstack([v for _, v in searcher.catalog.iter_vectors()])
+    else:
+        data = synthetic_vectors(size, encoder.dim)
 
     def naive(text: str) -> None:
         q = encoder.encode_texts([text])[0]
@@ -114,6 +136,7 @@ def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
     naive_ms = [timed(lambda: naive(t)) for t in texts]
     row.update(naive_p50=pct(naive_ms, 50), naive_p95=pct(naive_ms, 95))
     row["recall10"] = recall_at_10(searcher, data) if "IVF" in row["index"] else 1.0
+    row["size"] = len(data)
     del data
     if http:
         row.update(http_latency(path, encoder, texts))
@@ -139,7 +162,8 @@ def http_latency(path: Path, encoder, texts: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[0, 10_000, 100_000],
+                        help="library sizes; 0 means sample_assets/photos indexed for real")
     parser.add_argument("--model", default="offline")
     parser.add_argument("--http", action="store_true")
     args = parser.parse_args()
@@ -149,7 +173,8 @@ def main() -> None:
           f"{os.cpu_count()} CPUs; times in ms")
     for size in args.sizes:
         r = bench_size(size, encoder, texts, args.http)
-        print(f"\n== {size:,} vectors: {r['index']}")
+        label = "sample_assets/photos" if size == 0 else "synthetic"
+        print(f"\n== {r['size']:,} vectors ({label}): {r['index']}")
         print(f"  naive scan        p50 {r['naive_p50']:7.1f}  p95 {r['naive_p95']:7.1f}")
         print(f"  scout cold        p50 {r['cold_p50']:7.1f}  p95 {r['cold_p95']:7.1f}  (text encode p50 {r['cold_embed_p50']:.1f})")
         print(f"  scout warm        p50 {r['warm_p50']:7.1f}  p95 {r['warm_p95']:7.1f}  (index lookup p50 {r['lookup_p50']:.2f})")

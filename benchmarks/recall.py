@@ -20,6 +20,7 @@ import torch
 from indexer.encoders import load_encoder
 from indexer.library import Library
 from indexer.pipeline import IndexRun
+from indexer.settings import EncoderOptions
 from search.engine import Searcher
 from search.query import Query, parse_text
 
@@ -31,12 +32,14 @@ def recall(rankings: dict[str, list[str]], k: int) -> float:
     return float(np.mean([any(n in QUERIES[q] for n in ranked[:k]) for q, ranked in rankings.items()]))
 
 
-def scout_rankings(model: str, workdir: Path) -> tuple[dict[str, list[str]], object]:
+def scout_rankings(model: str, workdir: Path, text_precision: str = "fp32") -> tuple[dict[str, list[str]], object]:
     photos = workdir / "photos"
     shutil.copytree(REPO / "sample_assets" / "photos", photos)
     encoder = load_encoder(model)
     library = Library.create_or_open(workdir / "lib")
     IndexRun(library, encoder).run([photos])
+    if text_precision != "fp32":  # same stored image vectors, queries embedded at lower precision
+        encoder = load_encoder(model, EncoderOptions(text_precision=text_precision))
     searcher = Searcher(library, encoder)
     rankings = {}
     for text in QUERIES:
@@ -63,9 +66,10 @@ def hard_label_rankings(encoder, photos: Path) -> dict[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="offline")
+    parser.add_argument("--text-precision", default="fp32", choices=["fp32", "int8", "bf16"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        rankings, encoder = scout_rankings(args.model, Path(tmp))
+        rankings, encoder = scout_rankings(args.model, Path(tmp), args.text_precision)
         n = len(list((REPO / "sample_assets" / "photos").iterdir()))
         relevant = np.mean([len(v) for v in QUERIES.values()])
         random_r1 = relevant / n
@@ -79,7 +83,7 @@ def main() -> None:
             hard = hard_label_rankings(encoder, Path(tmp) / "photos")
             print(f"{'hard-label ConSE (T=1)':34s} {recall(hard, 1):6.2f} {recall(hard, 5):6.2f}")
         r1, r5 = recall(rankings, 1), recall(rankings, 5)
-        print(f"{'scout ' + args.model:34s} {r1:6.2f} {r5:6.2f}")
+        print(f"{'scout ' + args.model + ' (' + args.text_precision + ' queries)':34s} {r1:6.2f} {r5:6.2f}")
         print(f"ratio to random: R@1 x{r1 / random_r1:.1f}, R@5 x{r5 / random_r5:.1f}")
         misses = [q for q, ranked in rankings.items() if ranked[0] not in QUERIES[q]]
         print("top-1 misses: " + "; ".join(misses))

@@ -37,8 +37,11 @@ class EncoderOptions:
     threads: int | None = None
     cache_dir: Path | None = None
     allow_download: bool = False
+    text_precision: str = "fp32"  # fp32 | int8 (dynamic quantisation) | bf16 (autocast); CPU only
 
     def __post_init__(self) -> None:
+        if self.text_precision not in ("fp32", "int8", "bf16"):
+            raise ConfigError(f"Unknown text precision {self.text_precision!r}.", hint="Use fp32, int8 or bf16.")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(
                 f"Unknown device {self.device!r}.", hint="Use one of: auto, cpu, cuda, cuda:N."

@@ -30,7 +30,7 @@ _INDEX_NAME = re.compile(r"^index-(\d+)\.faiss$")
 
 EXACT_LIMIT = 200_000
 NPROBE = 48
-TRAIN_SAMPLE = 100_000
+TRAIN_PER_LIST = 40  # FAISS warns below 39 training points per list
 
 
 def new_index(dim: int) -> faiss.Index:
@@ -75,7 +75,7 @@ def build_from_catalog(catalog: Catalog, dim: int) -> faiss.Index:
         index = new_index(dim)
     else:
         index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
-        index.train(catalog.sample_vectors(TRAIN_SAMPLE))
+        index.train(catalog.sample_vectors(TRAIN_PER_LIST * _ivf(index).nlist))
     for ids, vectors in catalog.iter_vectors():
         index.add_with_ids(vectors, ids)
     return prepare_for_search(index)

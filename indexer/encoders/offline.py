@@ -16,6 +16,7 @@ attributes; anything not an ImageNet class. CLIP is the production choice; see R
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from indexer.encoders.base import apply_threads, normalize, resolve_device
+from indexer.encoders.base import apply_threads, faster_text_tower, normalize, resolve_device
 from indexer.errors import EncoderUnavailable
 from indexer.settings import EncoderOptions, default_cache_dir
 
@@ -107,7 +108,10 @@ class OfflineEncoder:
         self.classifier = _load_classifier(self.device)
         config = timm.data.resolve_data_config({}, model=self.classifier)
         self._transform = timm.data.create_transform(**config)
+        self._text_context = contextlib.nullcontext
         self.class_vectors = torch.from_numpy(self._class_vectors(options.cache_dir)).to(self.device)
+        # Queries only from here on: class vectors (the image side) stay full precision.
+        self._text_context = faster_text_tower(self.text_model, options.text_precision, self.device)
 
     def _class_vectors(self, cache_dir: Path | None) -> np.ndarray:
         """Sentence embeddings of the 1000 class prompts, cached on disk (a few seconds to make)."""
@@ -144,11 +148,12 @@ class OfflineEncoder:
 
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> np.ndarray:
-        vectors = self.text_model.encode(
-            texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return normalize(vectors)
+        with self._text_context():
+            vectors = self.text_model.encode(
+                texts, batch_size=64, convert_to_tensor=True, normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return normalize(vectors.float().cpu().numpy())
 
 
 def load(args: str, options: EncoderOptions) -> OfflineEncoder:

@@ -9,6 +9,7 @@ Downloads happen only when asked for (``EncoderOptions.allow_download``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from indexer.encoders.base import apply_threads, normalize, resolve_device
+from indexer.encoders.base import apply_threads, faster_text_tower, normalize, resolve_device
 from indexer.errors import ConfigError, EncoderUnavailable, WeightsUnavailable
 from indexer.settings import EncoderOptions
 
@@ -177,6 +178,9 @@ class OpenClipEncoder:
             ) from None
         self.model = model.eval()
         self._tokenizer = open_clip.get_tokenizer(resolved.name, cache_dir=_hf_cache_dir(options))
+        text_tower = getattr(self.model, "transformer", None) or getattr(self.model, "text", None)
+        self._text_context = faster_text_tower(text_tower, options.text_precision, self.device) \
+            if text_tower is not None else contextlib.nullcontext
         self.dim = int(self.encode_texts(["a"]).shape[1])
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
@@ -189,7 +193,8 @@ class OpenClipEncoder:
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         tokens = self._tokenizer(texts).to(self.device)
-        return normalize(self.model.encode_text(tokens).float().cpu().numpy())
+        with self._text_context():
+            return normalize(self.model.encode_text(tokens).float().cpu().numpy())
 
 
 def load(args: str, options: EncoderOptions) -> OpenClipEncoder:

@@ -124,3 +124,14 @@ def test_registered_backends_are_used(tiny_encoder):
 def test_unknown_device_is_a_config_error():
     with pytest.raises(ConfigError):
         EncoderOptions(device="tpu")
+
+
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_faster_text_precisions_stay_close_to_fp32(tiny_clip_dir, tiny_encoder, precision):
+    fast = load_encoder(f"open_clip:local-dir:{tiny_clip_dir}",
+                        EncoderOptions(device="cpu", text_precision=precision))
+    texts = ["a cat on a sofa", "sunlit beach, families", "city at night"]
+    cosines = (fast.encode_texts(texts) * tiny_encoder.encode_texts(texts)).sum(axis=1)
+    assert cosines.min() > 0.95
+    images = torch.stack([tiny_encoder.preprocess(pattern_image(i)) for i in range(2)])
+    assert np.allclose(fast.encode_images(images), tiny_encoder.encode_images(images), atol=1e-5)
