@@ -90,7 +90,13 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Tombstones: ids of removed assets, so FAISS snapshots can be patched instead of rebuilt."""
+    db["tombstones"].create({"id": int, "gen": int}, pk="id")
+    db["tombstones"].create_index(["gen"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 
 
 @dataclass(frozen=True)
@@ -351,23 +357,27 @@ class Catalog:
 
     def remove_missing(self, root: str, seen: set[str]) -> int:
         """Forget files under ``root`` that the finished scan did not see; returns assets removed."""
-        removed = 0
         with self.db.atomic():
-            for table in ("assets", "failures", "ignored"):
-                gone = [
-                    (p,)
-                    for (p,) in self.db.execute(f"SELECT path FROM {table} WHERE root = ?", [root])
-                    if p not in seen
-                ]
+            for table in ("failures", "ignored"):
+                gone = [(p,) for (p,) in self.db.execute(f"SELECT path FROM {table} WHERE root = ?", [root])
+                        if p not in seen]
                 self.db.conn.executemany(f"DELETE FROM {table} WHERE path = ?", gone)
-                if table == "assets":
-                    removed = len(gone)
-            if removed:
+            gone_assets = [(i,) for i, p in self.db.execute("SELECT id, path FROM assets WHERE root = ?", [root])
+                           if p not in seen]
+            if gone_assets:
                 gen = self.generation + 1
+                self.db.conn.executemany("DELETE FROM assets WHERE id = ?", gone_assets)
+                self.db.conn.executemany("INSERT OR REPLACE INTO tombstones (id, gen) VALUES (?, ?)",
+                                         [(i, gen) for (i,) in gone_assets])
                 self.db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", [str(gen)]
                 )
-        return removed
+        return len(gone_assets)
+
+    def removed_since(self, gen: int) -> np.ndarray:
+        """Ids of assets removed after generation ``gen`` (to drop from an older FAISS snapshot)."""
+        rows = self.db.execute("SELECT id FROM tombstones WHERE gen > ?", [gen]).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def clear_vectors(self) -> None:
         """Drop every embedding (before re-embedding with another model); files stay known."""

@@ -283,7 +283,7 @@ class IndexRun:
         newest = vectors.newest_index_file(self.library.vectors_dir)
         if newest and newest[1] == generation:
             return
-        index = vectors.build_from_catalog(self.catalog, self.encoder.dim)
+        index = vectors.updated_snapshot(self.catalog, self.library.vectors_dir, self.encoder.dim)
         vectors.save_index(index, self.library.vectors_dir, generation)
         self.catalog.set_meta(index_type=vectors.describe(index))
 

@@ -82,13 +82,30 @@ def build_from_catalog(catalog: Catalog, dim: int) -> faiss.Index:
 
 
 def apply_delta(index: faiss.Index, catalog: Catalog, since_gen: int) -> int:
-    """Bring a loaded index up to the catalog: (re)add every asset written after ``since_gen``."""
+    """Bring an index up to the catalog: drop assets removed after ``since_gen``, (re)add those
+    written after it. Returns how many vectors were added."""
+    removed = catalog.removed_since(since_gen)
+    if len(removed):
+        index.remove_ids(removed)
     added = 0
     for ids, vectors in catalog.iter_vectors(since_gen=since_gen):
         index.remove_ids(ids)
         index.add_with_ids(vectors, ids)
         added += len(ids)
     return added
+
+
+def updated_snapshot(catalog: Catalog, directory: Path, dim: int) -> faiss.Index:
+    """The newest snapshot patched up to the catalog, or a fresh build when there is none or the
+    library has grown past the size where another index type fits better."""
+    newest = newest_index_file(directory)
+    exact_wanted = choose_factory(catalog.asset_count(), dim) is None
+    if newest is not None:
+        index = load_index(newest[0])
+        if index.d == dim and (_ivf(index) is None) == exact_wanted:
+            apply_delta(index, catalog, newest[1])
+            return index
+    return build_from_catalog(catalog, dim)
 
 
 def newest_index_file(directory: Path) -> tuple[Path, int] | None:

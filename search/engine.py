@@ -80,8 +80,6 @@ class Searcher:
                 if self._generation < 0:
                     index, since = vectors.new_index(self.encoder.dim), 0
             vectors.apply_delta(index, self.catalog, since)
-            if index.ntotal > self.catalog.asset_count():
-                index = vectors.build_from_catalog(self.catalog, self.encoder.dim)
             self._index = index
             # Scored through FAISS, not numpy: numpy's BLAS threads would otherwise spin against
             # FAISS's OpenMP threads and triple the lookup time on a 2-core machine.
