@@ -6,7 +6,9 @@ Makes ``--files`` small files in 500 folders and a catalog that already knows al
 finished first run would leave it), then times, in the same run:
 
   walk+stat floor   os.scandir over the tree with a stat per file (the least any tool must do)
-  rehash baseline   read and hash every file (what content-hash change detection costs)
+  per-file lookup   walk + one catalog query per file (the obvious way to ask "seen this?")
+  rehash            read and hash every file; the files here are 515 bytes and in the page
+                    cache, so this is a lower bound: on camera files it reads the whole library
   scout index       a real IndexRun over the tree (stat-only change detection, no commits)
 """
 
@@ -84,14 +86,23 @@ def main() -> None:
                     hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
 
         rehash_s = timed(rehash)
+
+        def per_file_lookup() -> None:
+            db = library.catalog.db
+            for item in walk(root):
+                row = db.execute("SELECT size, mtime_ns FROM assets WHERE path = ?", [item.path]).fetchone()
+                assert row == (item.size, item.mtime_ns)
+
+        lookup_s = timed(per_file_lookup)
         results = []
         scout_s = timed(lambda: results.append(IndexRun(library, encoder).run([root])))
         stats = results[0].stats
         assert stats.unchanged == args.files and stats.embedded == 0, stats
     print(f"{args.files:,} unchanged files in 500 folders")
     print(f"  walk+stat floor   {floor:6.2f} s")
-    print(f"  rehash baseline   {rehash_s:6.2f} s")
-    print(f"  scout index       {scout_s:6.2f} s  ({rehash_s / scout_s:.1f}x faster than rehashing, "
+    print(f"  per-file lookup   {lookup_s:6.2f} s")
+    print(f"  rehash (tiny)     {rehash_s:6.2f} s")
+    print(f"  scout index       {scout_s:6.2f} s  ({lookup_s / scout_s:.1f}x faster than per-file lookups, "
           f"{scout_s / floor:.1f}x the walk floor)")
 
 

@@ -1,8 +1,9 @@
 """Turn any supported file into a small, correctly oriented sRGB image, or say precisely why not.
 
 Models look at 224-pixel inputs, so decoding a 24-megapixel camera JPEG at full size wastes most
-of the index run: JPEGs are decoded with ``draft()`` (DCT scaling, 2-8x less work) to the smallest
-size that is still at least ``target`` pixels on the short side. The pixel limit is checked from
+of the index run: JPEGs are decoded with ``draft()`` (DCT scaling, up to 8x less work per side)
+to the smallest size that keeps at least ``target / 2`` pixels on the short side (256 for the
+default 512, above every model's 224 input), then bounded to ``target`` on the long side. The pixel limit is checked from
 the header before any pixel is decoded, so a decompression bomb costs nothing.
 """
 
@@ -85,7 +86,7 @@ def _finish(image: Image.Image, *, max_pixels: int, target: int) -> DecodedImage
     _check_pixels(image.width, image.height, max_pixels)
     full_w, full_h = image.size
     if fmt == "JPEG":
-        image.draft("RGB", (target, target))
+        image.draft("RGB", (target // 2, target // 2))
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -168,7 +169,7 @@ def _decode_raw(data: bytes, *, max_pixels: int, target: int) -> DecodedImage:
             thumb = None
         if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
             preview = Image.open(io.BytesIO(thumb.data))
-            preview.draft("RGB", (target, target))
+            preview.draft("RGB", (target // 2, target // 2))
             preview = _to_srgb(ImageOps.exif_transpose(preview))
             preview = _apply_raw_flip(preview, flip) if _exif_orientation(preview) == 1 else preview
         elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:

@@ -168,6 +168,7 @@ class IndexRun:
         self.batch = Batch()
         self.pending: list[_Prepared] = []
         self.pending_hashes: set[str] = set()
+        self._hashes_loaded = False
 
     def run(self, roots: list[Path]) -> RunResult:
         resolved = []
@@ -184,7 +185,7 @@ class IndexRun:
             run_id = self.catalog.start_run(self.encoder.model_id, resolved)
             status = "interrupted"
             try:
-                known_hashes = self.catalog.embedded_hashes()
+                known_hashes: set[str] = set()  # filled when the first changed file shows up
                 worker = _Worker(self.library, self.encoder, self.settings, known_hashes)
                 with ThreadPoolExecutor(self.settings.decode_workers, thread_name_prefix="decode") as pool:
                     for root in resolved:
@@ -208,14 +209,13 @@ class IndexRun:
             seen.add(item.path)
             self.stats.found += 1
             previous = known.get(item.path)
-            if (
-                previous is not None
-                and previous.size == item.size
-                and previous.mtime_ns == item.mtime_ns
-                and not (self.retry_failed and previous.kind == "failure")
-            ):
-                self.stats.unchanged += 1
-                continue
+            if previous is not None:
+                size, mtime_ns, kind = previous
+                if (size, mtime_ns) == (item.size, item.mtime_ns) and not (
+                    self.retry_failed and kind == "failure"
+                ):
+                    self.stats.unchanged += 1
+                    continue
             yield FileWrite(item.path, root, item.size, item.mtime_ns)
 
     def _index_root(self, root: str, pool: ThreadPoolExecutor, worker: _Worker, known_hashes: set[str]) -> None:
@@ -224,14 +224,16 @@ class IndexRun:
         in_flight: deque[Future[_Prepared]] = deque()
         limit = self.settings.decode_workers * 4
         for file in self._changed_files(root, known, seen):
+            if not self._hashes_loaded:  # an unchanged re-run never pays for this
+                known_hashes.update(self.catalog.embedded_hashes())
+                self._hashes_loaded = True
             in_flight.append(pool.submit(worker, file))
             while len(in_flight) >= limit:
                 self._consume(in_flight.popleft().result(), known_hashes)
         while in_flight:
             self._consume(in_flight.popleft().result(), known_hashes)
         self._flush(known_hashes)
-        removed = self.catalog.remove_missing(root, seen)
-        self.stats.removed += removed
+        self.stats.removed += self.catalog.forget(known.keys() - seen)
         self.progress(self.stats)
 
     def _consume(self, item: _Prepared, known_hashes: set[str]) -> None:

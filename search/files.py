@@ -41,6 +41,11 @@ def thumbnail(library: Library, asset_id: int, size: int = 320) -> tuple[bytes |
     stored = library.thumbnail_path(asset.hash)
     if stored.is_file():
         return stored, "image/webp"
+    return rendered(library, asset_id, size), "image/webp"
+
+
+def rendered(library: Library, asset_id: int, size: int) -> bytes:
+    """Any catalogued image (TIFF, HEIC, RAW...) as a browser-friendly WebP of ``size`` pixels."""
     _, path = original_path(library, asset_id)
     try:
         decoded = decode_image(path.read_bytes(), str(path), max_pixels=400_000_000, target=size)
@@ -48,5 +53,5 @@ def thumbnail(library: Library, asset_id: int, size: int = 320) -> tuple[bytes |
         raise AssetNotFound(f"Asset {asset_id} can no longer be decoded: {exc.message}") from None
     buffer = io.BytesIO()
     decoded.image.thumbnail((size, size), Image.Resampling.BICUBIC)
-    decoded.image.save(buffer, "WEBP", quality=80)
-    return buffer.getvalue(), "image/webp"
+    decoded.image.save(buffer, "WEBP", quality=85)
+    return buffer.getvalue()

@@ -39,6 +39,12 @@ def thumbnail(asset_id: int, s: ServerState = Depends(state)) -> Response:
     return Response(content, media_type=media_type)
 
 
+@router.get("/{asset_id}/preview", summary="A large (1600 px) WebP rendering, for formats browsers cannot show",
+            response_class=Response)
+def preview(asset_id: int, s: ServerState = Depends(state)) -> Response:
+    return Response(files.rendered(s.library, asset_id, 1600), media_type="image/webp")
+
+
 @router.get("/{asset_id}/original", summary="The original file", response_class=FileResponse)
 def original(asset_id: int, download: bool = False, s: ServerState = Depends(state)) -> FileResponse:
     asset, path = files.original_path(s.library, asset_id)

@@ -160,7 +160,7 @@ function openDetail(index) {
   const hit = state.results[index]; if (!hit) return;
   state.current = index;
   const a = hit.asset;
-  $("d-img").src = withToken(BROWSER_FORMATS.has(a.format) ? a.original_url : a.thumbnail_url);
+  $("d-img").src = withToken(BROWSER_FORMATS.has(a.format) ? a.original_url : `/api/assets/${a.id}/preview`);
   $("d-img").alt = a.name;
   $("d-name").textContent = a.name;
   $("d-path").textContent = a.path;

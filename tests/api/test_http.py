@@ -199,3 +199,17 @@ def test_searches_keep_answering_while_an_index_job_commits(tmp_path, offline_en
         assert sizes == sorted(sizes)  # the library only ever grows during the run
         final = client.get("/api/search", params={"q": "a photo", "all": True, "limit": 100}).json()
         assert final["library_size"] == 64 and len(final["results"]) == 64
+
+
+def test_preview_renders_formats_browsers_cannot_show(tmp_path, offline_encoder):
+    root = tmp_path / "tiffs"
+    root.mkdir()
+    Image.open(SAMPLE_PHOTOS / "pink-flower-closeup.jpg").resize((2400, 1600)).save(root / "flower.tif")
+    index_folder(tmp_path / "lib", [root], offline_encoder)[0].close()
+    with serve(tmp_path / "lib", offline_encoder) as server:
+        client = server.client()
+        asset = client.get("/api/search", params={"q": "flower", "all": True}).json()["results"][0]["asset"]
+        assert asset["format"] == "TIFF"
+        preview = client.get(f"/api/assets/{asset['id']}/preview")
+        assert preview.headers["content-type"] == "image/webp"
+        assert Image.open(io.BytesIO(preview.content)).size == (1600, 1067)
