@@ -145,7 +145,7 @@ def main() -> None:
         encoder = load_encoder(model_spec(args.model, workdir))
         print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
         print(f"dataset: {args.dataset}, {len(files)} files, {sum(f.stat().st_size for f in files) / 1e6:.0f} MB")
-        print(f"model: {args.model} ({encoder.model_id.split('/')[0][:60]})")
+        print(f"model: {args.model} ({encoder.model_id[:70]})")
         naive_rate = naive(encoder, files[: args.naive_limit])
         ceiling_rate, best_batch = ceiling(encoder, files[: max(128, args.batch_size * 2)])
         settings = IndexSettings(batch_size=args.batch_size, decode_workers=args.workers)

@@ -26,7 +26,7 @@ import numpy as np
 from indexer.catalog import Batch, ContentWrite, FileWrite
 from indexer.encoders import load_encoder
 from indexer.library import Library
-from indexer.pipeline import IndexRun
+from indexer.pipeline import IndexRun, content_hash
 from indexer.scan import ScannedFile, walk
 
 CACHE = Path(os.environ.get("SCOUT_BENCH_CACHE", Path(tempfile.gettempdir()) / "scout-bench"))
@@ -83,7 +83,7 @@ def main() -> None:
         def rehash() -> None:
             for item in walk(root):
                 with open(item.path, "rb") as handle:
-                    hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+                    content_hash(handle.read())
 
         rehash_s = timed(rehash)
 

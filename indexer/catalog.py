@@ -2,7 +2,7 @@
 
 Layout (see ``MIGRATIONS``):
 
-* ``contents``: one row per distinct file content (BLAKE2b hash) with pixel size, format and the
+* ``contents``: one row per distinct file content (SHA-256 hash, first 128 bits) with pixel size, format and the
   embedding. Keying vectors by content is what makes renames, moves and duplicates free: a file
   whose bytes are already known reuses the stored vector without decoding.
 * ``assets``: one row per file path, pointing at its content. The asset id is the FAISS id.
