@@ -109,7 +109,7 @@ def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
     index_file = vectors.newest_index_file(path / "vectors")[0]
     row = {"size": size, "index": vectors.describe(searcher._index), "build_s": built / 1e3,
            "rss_mb": loaded_rss, "searcher_mb": loaded_rss - base_rss,
-           "bytes_per_vector": index_file.stat().st_size / size}
+           "bytes_per_vector": index_file.stat().st_size / max(searcher.size, 1)}
 
     def one(text: str) -> tuple[float, float, float]:
         result = searcher.search(Query(parts=parse_text(text), limit=10, include_all=True))

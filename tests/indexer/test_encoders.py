@@ -135,3 +135,13 @@ def test_faster_text_precisions_stay_close_to_fp32(tiny_clip_dir, tiny_encoder, 
     assert cosines.min() > 0.95
     images = torch.stack([tiny_encoder.preprocess(pattern_image(i)) for i in range(2)])
     assert np.allclose(fast.encode_images(images), tiny_encoder.encode_images(images), atol=1e-5)
+
+
+def test_trimmed_text_encoding_equals_open_clips_own(tiny_encoder):
+    texts = ["a cat", "sunlit beach with families in warm evening light, wide shot", ""]
+    tokens = tiny_encoder._tokenizer(texts)
+    with torch.inference_mode():
+        full = tiny_encoder.model.encode_text(tokens)
+        trimmed = tiny_encoder._encode_trimmed(tokens)
+    assert tiny_encoder._trim_text
+    assert torch.allclose(full, trimmed, atol=1e-5)
