@@ -28,7 +28,7 @@ from indexer.catalog import Catalog
 _INDEX_NAME = re.compile(r"^index-(\d+)\.faiss$")
 
 
-EXACT_LIMIT = 200_000
+EXACT_LIMIT = 50_000
 NPROBE = 48
 TRAIN_PER_LIST = 40  # FAISS warns below 39 training points per list
 
