@@ -226,7 +226,7 @@ def search(
         return
     if not result.hits:
         cut = f" above relevance {result.cutoff}" if result.cutoff is not None else ""
-        err.print(f"No results{cut} in {searcher.size} assets. Try other words, or --all.")
+        err.print(f"No results{cut} in {result.library_size} assets. Try other words, or --all.")
         return
     rows = [
         (str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",

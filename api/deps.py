@@ -44,9 +44,12 @@ def _check_token(request: Request, expected: str) -> None:
     auth = request.headers.get("authorization", "")
     if not sent and auth.lower().startswith("bearer "):
         sent = auth[7:].strip()
+    if not sent and request.method == "GET":
+        sent = request.query_params.get("token")  # <img src> cannot send headers
     if not sent:
         raise Unauthorized("This server needs an API token.",
-                           hint="Send it as 'Authorization: Bearer TOKEN' or 'X-Scout-Token: TOKEN'.")
+                           hint="Send it as 'Authorization: Bearer TOKEN' or 'X-Scout-Token: TOKEN' "
+                           "(or ?token=TOKEN on GET requests, as the web UI does for images).")
     if not hmac.compare_digest(sent.encode(), expected.encode()):
         raise Forbidden("Wrong API token.")
 

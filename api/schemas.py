@@ -53,11 +53,11 @@ class SearchOut(BaseModel):
     library_size: int
 
     @classmethod
-    def of(cls, result: SearchResult, offset: int, limit: int, size: int) -> "SearchOut":
+    def of(cls, result: SearchResult, offset: int, limit: int) -> "SearchOut":
         return cls(
             results=[HitOut.of(h) for h in result.hits], offset=offset, limit=limit,
             has_more=result.has_more, cutoff=result.cutoff, embed_ms=round(result.embed_ms, 2),
-            search_ms=round(result.search_ms, 2), library_size=size,
+            search_ms=round(result.search_ms, 2), library_size=result.library_size,
         )
 
 

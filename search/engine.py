@@ -49,6 +49,7 @@ class SearchResult:
     cutoff: float | None  # the relevance floor applied, None when --all
     embed_ms: float
     search_ms: float
+    library_size: int  # vectors searched, as of this search
 
 
 class Searcher:
@@ -157,8 +158,10 @@ class Searcher:
         embedded = time.perf_counter()
         with self._lock:
             hits, has_more, cutoff = self._lookup(q, query)
+            size = self.size
         finished = time.perf_counter()
-        return SearchResult(hits, has_more, cutoff, (embedded - started) * 1e3, (finished - embedded) * 1e3)
+        return SearchResult(hits, has_more, cutoff, (embedded - started) * 1e3,
+                            (finished - embedded) * 1e3, size)
 
     def _calibration(self, q: np.ndarray) -> tuple[float, float]:
         """Robust centre and spread (median, 1.4826 x MAD) of this query's library scores.

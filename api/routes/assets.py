@@ -28,7 +28,7 @@ def asset_detail(asset_id: int, s: ServerState = Depends(state)) -> AssetDetailO
 @router.get("/{asset_id}/similar", response_model=SearchOut, summary="More like this asset")
 def similar(asset_id: int, params: SearchParams = Depends(search_params), s: ServerState = Depends(state)) -> SearchOut:
     query = params.to_query([Example(str(asset_id))])
-    return SearchOut.of(s.searcher.search(query), params.offset, params.limit, s.searcher.size)
+    return SearchOut.of(s.searcher.search(query), params.offset, params.limit)
 
 
 @router.get("/{asset_id}/thumbnail", summary="WebP thumbnail (320 px)", response_class=Response)

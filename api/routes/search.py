@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(require
 def _run(s: ServerState, params: SearchParams, uploads: list[Example] = ()) -> SearchOut:
     stored = [Example(key, vector=s.examples.get(key)) for key in params.example]
     result = s.searcher.search(params.to_query(stored + list(uploads)))
-    return SearchOut.of(result, params.offset, params.limit, s.searcher.size)
+    return SearchOut.of(result, params.offset, params.limit)
 
 
 @router.get("/search", response_model=SearchOut, summary="Search by text, example assets and uploaded examples")

@@ -75,6 +75,11 @@ def test_upload_errors(photo_library, offline_encoder):
         assert response.status_code == 413 and "larger than" in response.json()["error"]
         response = client.post("/api/search/image", files={"file": ("x.png", b"hello, not pixels")})
         assert response.status_code == 415 and "Not an image" in response.json()["error"]
+        from tests.indexer.test_decode import _png_header_claiming
+
+        bomb = _png_header_claiming(30_000, 30_000)  # 900 MP in a few bytes
+        response = client.post("/api/search/image", files={"file": ("bomb.png", bomb)})
+        assert response.status_code == 413 and "megapixels" in response.json()["error"]
         assert client.post("/api/search/image").status_code == 422
 
 
@@ -163,6 +168,9 @@ def test_tokens_guard_writes_and_optionally_reads(photo_library, offline_encoder
         assert client.get("/api/search", params={"q": "cat"}).status_code == 401
         ok = client.get("/api/search", params={"q": "cat"}, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
+        asset_id = ok.json()["results"][0]["asset"]["id"]
+        assert client.get(f"/api/assets/{asset_id}/thumbnail").status_code == 401
+        assert client.get(f"/api/assets/{asset_id}/thumbnail", params={"token": "s3cret"}).status_code == 200
 
 
 def test_searches_keep_answering_while_an_index_job_commits(tmp_path, offline_encoder):
@@ -177,7 +185,7 @@ def test_searches_keep_answering_while_an_index_job_commits(tmp_path, offline_en
         job_id = job.json()["id"]
         second = client.post("/api/index-jobs", json={})
         assert second.status_code == 409 and "already running" in second.json()["error"]
-        sizes, statuses = [], []
+        rounds, statuses = [], []
 
         def one_search(_):
             with server.client() as c:
@@ -187,16 +195,19 @@ def test_searches_keep_answering_while_an_index_job_commits(tmp_path, offline_en
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             deadline = time.monotonic() + 180
             while True:
-                for code, size in pool.map(one_search, range(4)):
-                    statuses.append(code)
-                    sizes.append(size)
+                answers = list(pool.map(one_search, range(4)))
+                statuses += [code for code, _ in answers]
+                rounds.append([size for _, size in answers])
                 state = client.get(f"/api/index-jobs/{job_id}").json()
                 if state["status"] not in ("queued", "running"):
                     break
                 assert time.monotonic() < deadline
         assert state["status"] == "completed" and state["embedded"] == 60
         assert set(statuses) == {200}
-        assert sizes == sorted(sizes)  # the library only ever grows during the run
+        # Each round starts after the previous one finished, so none may see fewer assets than
+        # any search before it saw: the library only ever grows during the run.
+        for before, after in zip(rounds, rounds[1:]):
+            assert min(after) >= max(before)
         final = client.get("/api/search", params={"q": "a photo", "all": True, "limit": 100}).json()
         assert final["library_size"] == 64 and len(final["results"]) == 64
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -65,11 +64,16 @@ def test_checkpoint_file_path_spec(tmp_path, tiny_clip_dir):
     assert encoder.model_id.endswith("open_clip_pytorch_model.bin")
 
 
-def test_missing_default_weights_fail_fast_with_instructions(tmp_path):
-    started = time.monotonic()
+def test_missing_default_weights_fail_fast_with_instructions(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("Scout must not try the hub when downloads are off")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
+    monkeypatch.setattr("open_clip.pretrained.hf_hub_download", no_network, raising=False)
     with pytest.raises(WeightsUnavailable) as info:
         load_encoder(DEFAULT_CLIP_SPEC, EncoderOptions(cache_dir=tmp_path / "empty"))
-    assert time.monotonic() - started < 30  # no network retries; loading open_clip is the cost
     text = str(info.value)
     assert "laion/CLIP-ViT-B-32-laion2B-s34B-b79K" in text
     for way in ("HF_HUB_OFFLINE", "local-dir:", "--allow-download", ".bin"):
