@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -133,11 +132,10 @@ def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
         q = encoder.encode_texts([text])[0]
         np.argsort(-(data @ q))[:10]
 
-    naive_ms = [timed(lambda: naive(t)) for t in texts]
+    naive_ms = [timed(lambda text=t: naive(text)) for t in texts]
     row.update(naive_p50=pct(naive_ms, 50), naive_p95=pct(naive_ms, 95))
     row["recall10"] = recall_at_10(searcher, data) if "IVF" in row["index"] else 1.0
     row["size"] = len(data)
-    del data
     if http:
         row.update(http_latency(path, encoder, texts))
     searcher.library.close()
@@ -145,8 +143,6 @@ def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
 
 
 def http_latency(path: Path, encoder, texts: list[str]) -> dict:
-    import httpx
-
     from api.app import create_app
     from tests.api.conftest import LiveServer
 
