@@ -62,6 +62,10 @@ def test_typing_a_cat_shows_the_cat_first(browser, live):
     ARTIFACTS.mkdir(exist_ok=True)
     browser.find_element(By.ID, "f-all").click()  # fill the grid for the screenshot
     wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) == 18)
+    # The thumbnails on screen really load (a broken thumbnail URL would leave grey tiles).
+    wait(browser).until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('.card img')].slice(0, 10)"
+        ".every(i => i.complete && i.naturalWidth > 0)"))
     assert browser.save_screenshot(str(ARTIFACTS / "ui-results.png"))
 
 
