@@ -30,9 +30,6 @@ import sqlite_utils
 
 from indexer.errors import LibraryNotFound
 
-SCHEMA_VERSION_KEY = "user_version"
-
-
 def _migration_1(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["roots"].create({"path": str, "added_at": float}, pk="path")
@@ -218,10 +215,6 @@ class Catalog:
             with self.db.atomic():
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
-
-    @property
-    def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     # -- meta ---------------------------------------------------------------------------------
 

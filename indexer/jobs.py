@@ -54,11 +54,6 @@ class JobRunner:
             job = self._jobs.get(job_id)
             return None if job is None else replace(job, stats=replace(job.stats))
 
-    def wait(self, timeout: float | None = None) -> None:
-        thread = self._thread
-        if thread:
-            thread.join(timeout)
-
     def _progress(self, job: Job, stats: RunStats) -> None:
         with self._lock:
             job.stats = replace(stats)
