@@ -149,3 +149,12 @@ def test_trimmed_text_encoding_equals_open_clips_own(tiny_encoder):
         trimmed = tiny_encoder._encode_trimmed(tokens)
     assert tiny_encoder._trim_text
     assert torch.allclose(full, trimmed, atol=1e-5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
+def test_asking_for_cuda_without_a_gpu_says_so():
+    from indexer.encoders.base import resolve_device
+
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        resolve_device(EncoderOptions(device="cuda"))
+    assert resolve_device(EncoderOptions(device="auto")) == "cpu"

@@ -146,3 +146,25 @@ def test_settings_reject_nonsense():
 
     with pytest.raises(ConfigError):
         IndexSettings(batch_size=0)
+
+
+def test_roots_must_be_existing_folders(tmp_path, tiny_encoder):
+    from indexer.errors import ConfigError
+
+    library = Library.create_or_open(tmp_path / "lib")
+    (tmp_path / "file.jpg").write_bytes(b"x")
+    for bad in (tmp_path / "missing", tmp_path / "file.jpg"):
+        with pytest.raises(ConfigError, match="is not a folder"):
+            IndexRun(library, tiny_encoder).run([bad])
+
+
+def test_searching_with_another_model_is_refused(tmp_path, tiny_encoder, tiny_clip_dir):
+    from search.engine import Searcher
+    from tests.conftest import save_tiny_clip
+    from indexer.encoders import load_encoder
+
+    write_images(tmp_path / "photos", 2)
+    library, _ = index_folder(tmp_path / "lib", [tmp_path / "photos"], tiny_encoder)
+    other = load_encoder(f"open_clip:local-dir:{save_tiny_clip(tmp_path / 'other', seed=3)}")
+    with pytest.raises(ModelMismatch, match="cannot be compared"):
+        Searcher(library, other)
