@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -45,18 +46,27 @@ class DecodedImage:
 
 
 def decode_image(
-    data: bytes, path: str, *, max_pixels: int, target: int = 512
+    data: bytes | None, path: str, *, max_pixels: int, target: int = 512
 ) -> DecodedImage:
-    if not data:
-        raise DecodeError("empty", "File is empty (0 bytes).",
-                          hint="The copy or export failed; copy the original again.")
-    fmt = sniff_format(data[:32])
-    if is_raw_name(path) or fmt in ("CR3", "RAF", "ORF", "RW2"):
-        return _decode_raw(data, max_pixels=max_pixels, target=target)
+    """Decode ``data``, or the file at ``path`` when ``data`` is None (files too large to hold
+    in memory whole: Pillow and LibRaw then read only what they need)."""
+    with (io.BytesIO(data) if data is not None else open(path, "rb")) as source:
+        head = source.read(32)
+        source.seek(0)
+        if not head:
+            raise DecodeError("empty", "File is empty (0 bytes).",
+                              hint="The copy or export failed; copy the original again.")
+        fmt = sniff_format(head)
+        if is_raw_name(path) or fmt in ("CR3", "RAF", "ORF", "RW2"):
+            return _decode_raw(source, max_pixels=max_pixels, target=target)
+        return _decode_pillow(source, fmt, max_pixels=max_pixels, target=target)
+
+
+def _decode_pillow(source: BinaryIO, fmt: str | None, *, max_pixels: int, target: int) -> DecodedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(source)
     except UnidentifiedImageError:
         raise DecodeError(
             "not_an_image",
@@ -144,7 +154,7 @@ def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "L")
 
 
-def _decode_raw(data: bytes, *, max_pixels: int, target: int) -> DecodedImage:
+def _decode_raw(source: BinaryIO, *, max_pixels: int, target: int) -> DecodedImage:
     """Camera RAW: the embedded JPEG preview when there is one (fast, camera colours), else a
     half-size demosaic."""
     try:
@@ -153,7 +163,7 @@ def _decode_raw(data: bytes, *, max_pixels: int, target: int) -> DecodedImage:
         raise DecodeError("decode_failed", "rawpy is not installed, camera RAW cannot be read.",
                           hint="pip install rawpy") from None
     try:
-        raw = rawpy.imread(io.BytesIO(data))
+        raw = rawpy.imread(source)
     except (rawpy.LibRawError, OSError, ValueError) as exc:
         raise DecodeError("not_an_image", f"Not a camera RAW file LibRaw can read ({exc}).",
                           hint=RAW_HINT) from None

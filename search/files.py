@@ -48,7 +48,7 @@ def rendered(library: Library, asset_id: int, size: int) -> bytes:
     """Any catalogued image (TIFF, HEIC, RAW...) as a browser-friendly WebP of ``size`` pixels."""
     _, path = original_path(library, asset_id)
     try:
-        decoded = decode_image(path.read_bytes(), str(path), max_pixels=400_000_000, target=size)
+        decoded = decode_image(None, str(path), max_pixels=400_000_000, target=size)  # streamed
     except DecodeError as exc:
         raise AssetNotFound(f"Asset {asset_id} can no longer be decoded: {exc.message}") from None
     buffer = io.BytesIO()

@@ -168,3 +168,18 @@ def test_searching_with_another_model_is_refused(tmp_path, tiny_encoder, tiny_cl
     other = load_encoder(f"open_clip:local-dir:{save_tiny_clip(tmp_path / 'other', seed=3)}")
     with pytest.raises(ModelMismatch, match="cannot be compared"):
         Searcher(library, other)
+
+
+def test_large_files_are_streamed_and_give_the_same_result(tmp_path, tiny_encoder, monkeypatch):
+    from indexer import pipeline
+
+    paths = write_images(tmp_path / "photos", 3, size=(400, 300))
+    normal, _ = index_folder(tmp_path / "lib-a", [tmp_path / "photos"], tiny_encoder)
+    monkeypatch.setattr(pipeline, "LARGE_FILE_BYTES", 10)  # every file counts as large
+    streamed, result = index_folder(tmp_path / "lib-b", [tmp_path / "photos"], tiny_encoder)
+    assert result.stats.embedded == 3
+    for path in paths:
+        a = normal.catalog.asset_by_path(str(path))
+        b = streamed.catalog.asset_by_path(str(path))
+        assert a.hash == b.hash
+        assert np.allclose(normal.catalog.vector_for_asset(a.id), streamed.catalog.vector_for_asset(b.id))
