@@ -412,6 +412,21 @@ class Catalog:
         ).fetchone()
         return None if not row or row[0] is None else np.frombuffer(row[0], dtype=np.float32)
 
+    def vectors_for_ids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids found, their vectors as rows) for the given asset ids."""
+        found, rows = [], []
+        for start in range(0, len(ids), 900):
+            part = [int(i) for i in ids[start : start + 900]]
+            for asset_id, blob in self.db.execute(
+                "SELECT a.id, c.vector FROM assets a JOIN contents c ON c.hash = a.hash "
+                f"WHERE c.vector IS NOT NULL AND a.id IN ({','.join('?' * len(part))})", part
+            ):
+                found.append(asset_id)
+                rows.append(np.frombuffer(blob, dtype=np.float32))
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.asarray(found, dtype=np.int64), np.vstack(rows)
+
     def assets_by_ids(self, ids: Iterable[int]) -> dict[int, AssetRow]:
         ids = list(ids)
         found: dict[int, AssetRow] = {}

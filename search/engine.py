@@ -31,6 +31,9 @@ from indexer.library import Library
 from search.query import Example, Query
 
 DEFAULT_MIN_RELEVANCE = 3.0
+# A filter that leaves at most this many assets is answered by scoring exactly those assets:
+# an approximate index only looks at a few lists, which may hold none of them.
+EXACT_FILTER_LIMIT = 50_000
 REFERENCE_SAMPLE = 4096
 MAX_EXAMPLE_BYTES = 64 * 1024 * 1024
 
@@ -39,7 +42,7 @@ MAX_EXAMPLE_BYTES = 64 * 1024 * 1024
 class Hit:
     asset: AssetRow
     score: float  # cosine similarity of the combined query vector, in [-1, 1]
-    relevance: float  # standard deviations above this query's mean over the library
+    relevance: float  # robust standard deviations above this query's median over the library
 
 
 @dataclass(frozen=True)
@@ -181,33 +184,59 @@ class Searcher:
         total = self.size
         if total == 0:
             return [], False, None
-        mean, std = self._calibration(q)
+        centre, spread = self._calibration(q)
         cutoff = None if query.include_all else (
             DEFAULT_MIN_RELEVANCE if query.min_relevance is None else query.min_relevance)
+
+        def passes(score: float) -> bool:
+            return (query.min_score is None or score >= query.min_score) and (
+                cutoff is None or (score - centre) / spread >= cutoff)
+
+        need = query.offset + query.limit + 1  # one extra tells whether there is a next page
         allowed = None
         if query.filters.active:
             where, params = query.filters.sql()
-            allowed = set(self.catalog.matching_ids(where, params).tolist())
-        need = query.offset + query.limit + 1  # one extra tells whether there is a next page
+            allowed = self.catalog.matching_ids(where, params)
+            if len(allowed) <= EXACT_FILTER_LIMIT:
+                hits, _ = self._hits(self._score_exactly(q, allowed)[:need], passes, centre, spread)
+                return self._page(hits, query, cutoff)
+            allowed = set(allowed.tolist())
         k = min(total, max(need * 2, 64))
         while True:
             scores, ids = self._index.search(q[None, :], k)
-            hits, exhausted = [], False
             candidates = [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0]
-            rows = self.catalog.assets_by_ids(
-                i for _, i in candidates if allowed is None or i in allowed)
-            for score, asset_id in candidates:
-                relevance = (score - mean) / std
-                if (query.min_score is not None and score < query.min_score) or (
-                    cutoff is not None and relevance < cutoff
-                ):
-                    exhausted = True  # scores are sorted: nothing further can pass
-                    break
-                row = rows.get(asset_id)
-                if row is not None:
-                    hits.append(Hit(row, score, relevance))
-            if len(hits) >= need or exhausted or k >= total:
+            index_exhausted = len(candidates) < k  # an IVF index returned all it probed
+            if allowed is not None:
+                candidates = [c for c in candidates if c[1] in allowed]
+            hits, reached_floor = self._hits(candidates, passes, centre, spread)
+            if len(hits) >= need or reached_floor or index_exhausted or k >= total:
                 break
             k = min(total, k * 4)
+        return self._page(hits, query, cutoff)
+
+    def _score_exactly(self, q: np.ndarray, ids: np.ndarray) -> list[tuple[float, int]]:
+        if not len(ids):
+            return []
+        found, matrix = self.catalog.vectors_for_ids(ids)
+        scores = matrix @ q
+        order = np.argsort(-scores)
+        return [(float(scores[i]), int(found[i])) for i in order]
+
+    def _hits(self, candidates, passes, centre: float, spread: float) -> tuple[list[Hit], bool]:
+        """Catalog rows for ranked (score, id) pairs, stopping at the first that fails a floor
+        (scores are sorted, so nothing after it can pass; the flag says it happened). Ids no
+        longer in the catalog (deleted since the snapshot) are skipped."""
+        rows = self.catalog.assets_by_ids(i for _, i in candidates)
+        hits = []
+        for score, asset_id in candidates:
+            if not passes(score):
+                return hits, True
+            row = rows.get(asset_id)
+            if row is not None:
+                hits.append(Hit(row, score, (score - centre) / spread))
+        return hits, False
+
+    @staticmethod
+    def _page(hits: list[Hit], query: Query, cutoff: float | None) -> tuple[list[Hit], bool, float | None]:
         page = hits[query.offset : query.offset + query.limit]
         return page, len(hits) > query.offset + query.limit, cutoff

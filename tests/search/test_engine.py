@@ -115,3 +115,35 @@ def test_searcher_catches_up_from_the_catalog_when_the_snapshot_is_stale(tmp_pat
         f.unlink()
     searcher = Searcher(Library.open(tmp_path / "lib", readonly=True), tiny_encoder)
     assert len(searcher.search(everything(limit=10)).hits) == 3
+
+
+def test_selective_filter_on_an_approximate_index_still_fills_the_page(tmp_path, tiny_encoder, monkeypatch):
+    """IVF probes a few lists; a folder of 30 assets among 3000 may sit in none of them."""
+    import numpy as np
+
+    from indexer import vectors
+    from indexer.catalog import Batch, ContentWrite, FileWrite
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((3000, tiny_encoder.dim)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    library = Library.create_or_open(tmp_path / "lib")
+    library.catalog.set_meta(model=tiny_encoder.model_id, dim=str(tiny_encoder.dim))
+    batch = Batch()
+    for i, vector in enumerate(data):
+        folder = "/lib/special" if i % 100 == 0 else "/lib/other"
+        batch.contents.append(ContentWrite(f"{i:032x}", "JPEG", 10, 10, "RGB", vector, None))
+        batch.assets.append((FileWrite(f"{folder}/{i}.jpg", "/lib", 1, 1), f"{i:032x}"))
+    library.catalog.commit_batch(batch)
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 1000)
+    index = vectors.build_from_catalog(library.catalog, tiny_encoder.dim)
+    vectors.save_index(index, library.vectors_dir, library.catalog.generation)
+    searcher = Searcher(Library.open(tmp_path / "lib", readonly=True), tiny_encoder)
+    assert "IVF" in vectors.describe(searcher._index)
+    query = Query(examples=(Example("probe", vector=data[1]),), filters=Filters(folder="/lib/special"),
+                  limit=20, include_all=True)
+    hits = searcher.search(query).hits
+    assert len(hits) == 20 and all(h.asset.folder == "/lib/special" for h in hits)
+    special = data[::100]
+    best = int(np.argmax(special @ data[1])) * 100 + 1  # asset ids start at 1
+    assert hits[0].asset.id == best
