@@ -60,7 +60,13 @@ def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | 
         )
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):
+    async def guard_and_headers(request: Request, call_next):
+        # Refuse an oversized upload from its declared length, before it is spooled to disk.
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
+            return JSONResponse(
+                {"error": f"Request body is larger than {settings.max_upload_bytes >> 20} MB.",
+                 "hint": "Send a smaller JPEG or PNG."}, status_code=413)
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")

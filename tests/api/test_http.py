@@ -73,6 +73,9 @@ def test_upload_errors(photo_library, offline_encoder):
         big = (SAMPLE_PHOTOS / "astronaut-eileen-collins-portrait.png").read_bytes()  # 790 KB
         response = client.post("/api/search/image", files={"file": ("a.png", big)})
         assert response.status_code == 413 and "larger than" in response.json()["error"]
+        huge = b"\0" * (8 * 1024 * 1024)  # refused from Content-Length, never spooled
+        response = client.post("/api/examples", files={"file": ("huge.png", huge)})
+        assert response.status_code == 413
         response = client.post("/api/search/image", files={"file": ("x.png", b"hello, not pixels")})
         assert response.status_code == 415 and "Not an image" in response.json()["error"]
         from tests.indexer.test_decode import _png_header_claiming
