@@ -194,6 +194,10 @@ class Catalog:
         if readonly:
             if not self.path.exists():
                 raise LibraryNotFound(f"No catalog at {self.path}.")
+            if self._version_on_disk() < len(MIGRATIONS):
+                # A library from an older Scout: upgrade it once (migrations are small and
+                # transactional), then read it like any other.
+                Catalog(self.path).close()
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
             )
@@ -202,9 +206,26 @@ class Catalog:
         conn.execute("PRAGMA busy_timeout = 10000")
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         if not readonly:
-            self.db.enable_wal()
+            try:
+                self.db.enable_wal()
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise LibraryNotFound(
+                    f"{self.path} is not a readable Scout catalog ({exc}).",
+                    hint="Point --library at a Scout library folder, or restore catalog.db.",
+                ) from None
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
+
+    def _version_on_disk(self) -> int:
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as conn:
+                return conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise LibraryNotFound(
+                f"{self.path} is not a readable Scout catalog ({exc}).",
+                hint="Point --library at a Scout library folder, or restore catalog.db.",
+            ) from None
 
     def close(self) -> None:
         self.db.close()

@@ -308,5 +308,10 @@ new IntersectionObserver((entries) => {
   if (entries[0].isIntersecting && state.hasMore && !state.loading) runSearch({ append: true });
 }, { rootMargin: "600px" }).observe($("sentinel"));
 
+$("filters-toggle").onclick = () => {
+  const open = $("filters").classList.toggle("open");
+  $("filters-toggle").setAttribute("aria-expanded", String(open));
+};
+
 bindFilters();
 loadStatus();

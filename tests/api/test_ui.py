@@ -114,3 +114,16 @@ def test_empty_and_no_result_states_say_something_useful(browser, live):
     wait(browser).until(lambda d: "No results" in d.find_element(By.ID, "state").text)
     browser.find_element(By.ID, "show-all").click()
     wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) > 0)
+
+
+def test_narrow_screens_fold_the_filters_away(browser, live):
+    browser.set_window_size(420, 860)
+    try:
+        search_for(browser, live.url, "a cat")
+        filters = browser.find_element(By.ID, "filters")
+        assert not filters.is_displayed()
+        browser.find_element(By.ID, "filters-toggle").click()
+        assert filters.is_displayed()
+        browser.save_screenshot(str(ARTIFACTS / "ui-narrow-filters.png"))
+    finally:
+        browser.set_window_size(1440, 900)

@@ -33,3 +33,30 @@ def test_readonly_catalog_cannot_write(tmp_path):
     reader = Catalog(tmp_path / "catalog.db", readonly=True)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         reader.set_meta(model="x")
+
+
+def _version_1_catalog(path):
+    db = sqlite_utils.Database(path)
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db.conn.commit()
+    db.close()
+
+
+def test_an_old_library_opened_for_search_is_upgraded_first(tmp_path):
+    """`scout search` or `scout serve` may be the first command a new version runs."""
+    path = tmp_path / "catalog.db"
+    _version_1_catalog(path)
+    reader = Catalog(path, readonly=True)
+    assert len(reader.removed_since(0)) == 0  # the tombstones table exists
+    reader.close()
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_file_that_is_not_a_catalog_is_a_clear_error(tmp_path, readonly):
+    from indexer.errors import LibraryNotFound
+
+    path = tmp_path / "catalog.db"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(LibraryNotFound, match="not a readable Scout catalog"):
+        Catalog(path, readonly=readonly)
