@@ -17,7 +17,7 @@ from api.errors import EXIT_INTERRUPTED, EXIT_STRICT_FAILURES, exit_code
 from api.wiring import encoder_for_index, encoder_for_search, open_for_search
 from indexer.errors import ScoutError
 from indexer.library import Library
-from indexer.pipeline import IndexRun, RunStats, reembed
+from indexer.pipeline import IndexRun, RunStats, reembed, resolve_roots
 from indexer.settings import LIBRARY_ENV, EncoderOptions, IndexSettings, default_library_dir
 from search.engine import Searcher
 from search.query import Example, Filters, Query, parse_text
@@ -144,6 +144,7 @@ def index(
     """Index folders into a library: new and changed files are embedded, the rest is skipped."""
     settings = IndexSettings(batch_size=batch_size, decode_workers=workers,
                              max_megapixels=max_megapixels, commit_every=commit_every)
+    resolve_roots(paths)  # refuse a typo before spending seconds on loading a model
     lib = Library.create_or_open(_library_path(library))
     encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
     if notice:
@@ -226,7 +227,8 @@ def search(
         return
     if not result.hits:
         cut = f" above relevance {result.cutoff}" if result.cutoff is not None else ""
-        err.print(f"No results{cut} in {result.library_size} assets. Try other words, or --all.")
+        scope = ", with these filters" if filters.active else ""
+        err.print(f"No results{cut} in {result.library_size} assets{scope}. Try other words, or --all.")
         return
     rows = [
         (str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",

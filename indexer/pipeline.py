@@ -168,6 +168,17 @@ class _Worker:
 # -- the run --------------------------------------------------------------------------------------
 
 
+def resolve_roots(roots: list[Path]) -> list[str]:
+    """Absolute paths of the folders to index; anything else is refused up front."""
+    resolved = []
+    for root in roots:
+        path = Path(root).expanduser().resolve()
+        if not path.is_dir():
+            raise ConfigError(f"{root} is not a folder.", hint="Pass folders to index.")
+        resolved.append(str(path))
+    return resolved
+
+
 class IndexRun:
     def __init__(
         self,
@@ -190,12 +201,7 @@ class IndexRun:
         self._hashes_loaded = False
 
     def run(self, roots: list[Path]) -> RunResult:
-        resolved = []
-        for root in roots:
-            path = Path(root).expanduser().resolve()
-            if not path.is_dir():
-                raise ConfigError(f"{root} is not a folder.", hint="Pass folders to index.")
-            resolved.append(str(path))
+        resolved = resolve_roots(roots)
         with self.library.writer_lock():
             self.library.check_model(self.encoder.model_id)
             if self.library.model_id is None:
