@@ -136,6 +136,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--naive-limit", type=int, default=60, help="files the naive loop times")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also time scout index for decode workers 1-3 x batch 16/32")
     args = parser.parse_args()
 
     folder = sample_dataset(args.repeat) if args.dataset == "sample" else camera_dataset(args.count)
@@ -154,6 +156,12 @@ def main() -> None:
         print(f"{'encoder-only ceiling':28s} {ceiling_rate:8.1f} img/s (batch {best_batch})")
         print(f"{'scout index':28s} {scout_rate:8.1f} img/s")
         print(f"scout / naive = {scout_rate / naive_rate:.2f}x; scout / ceiling = {scout_rate / ceiling_rate:.0%}")
+        if args.sweep:
+            for workers in (1, 2, 3):
+                for batch in (16, 32):
+                    rate = scout(encoder, folder, workdir, IndexSettings(batch_size=batch, decode_workers=workers))
+                    print(f"  sweep: workers {workers}, batch {batch:2d}: {rate:5.1f} img/s "
+                          f"({rate / naive_rate:.2f}x naive, {rate / ceiling_rate:.0%} of ceiling)", flush=True)
 
 
 if __name__ == "__main__":
