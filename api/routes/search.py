@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SearchParams, ServerState, require_read_token, search_params, state
 from api.schemas import ExampleOut, SearchOut
@@ -30,6 +31,7 @@ async def read_upload(file: UploadFile, s: ServerState) -> bytes:
 
 
 def embed_upload(s: ServerState, data: bytes, name: str):
+    """Decoding and the image model are CPU work: callers run this off the event loop."""
     return s.searcher.embed_image_bytes(data, name, max_pixels=int(s.settings.max_upload_megapixels * 1e6))
 
 
@@ -37,7 +39,7 @@ def embed_upload(s: ServerState, data: bytes, name: str):
 async def upload_example(file: UploadFile = File(...), s: ServerState = Depends(state)) -> ExampleOut:
     data = await read_upload(file, s)
     key = s.examples.key_for(data)
-    s.examples.put(key, embed_upload(s, data, file.filename or "upload"))
+    s.examples.put(key, await run_in_threadpool(embed_upload, s, data, file.filename or "upload"))
     return ExampleOut(example_id=key)
 
 
@@ -48,5 +50,6 @@ async def search_by_upload(
     s: ServerState = Depends(state),
 ) -> SearchOut:
     data = await read_upload(file, s)
-    upload = Example(file.filename or "upload", vector=embed_upload(s, data, file.filename or "upload"))
-    return _run(s, params, [upload])
+    name = file.filename or "upload"
+    upload = Example(name, vector=await run_in_threadpool(embed_upload, s, data, name))
+    return await run_in_threadpool(_run, s, params, [upload])
