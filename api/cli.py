@@ -20,7 +20,7 @@ from indexer.library import Library
 from indexer.pipeline import IndexRun, RunStats, reembed, resolve_roots
 from indexer.settings import LIBRARY_ENV, EncoderOptions, IndexSettings, default_library_dir
 from search.engine import Searcher
-from search.query import Example, Filters, Query, parse_text
+from search.query import Example, Filters, Query, parse_text, split_formats
 
 app = typer.Typer(
     help="Scout: index an image library and search it by meaning.",
@@ -212,7 +212,7 @@ def search(
     filters = Filters(
         folder=str(folder.expanduser().resolve()) if folder else None, orientation=orientation,
         min_width=min_width, min_height=min_height,
-        formats=tuple(f for value in formats for f in value.split(",") if f),
+        formats=split_formats(formats),
     )
     query = Query(
         parts=parse_text(text, minus), examples=tuple(Example(ref) for ref in like),

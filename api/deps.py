@@ -13,7 +13,7 @@ from indexer.jobs import JobRunner
 from indexer.library import Library
 from search.engine import Searcher
 from search.examples import ExampleStore
-from search.query import Example, Filters, Query, parse_text
+from search.query import Example, Filters, Query, parse_text, split_formats
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class SearchParams:
             examples=tuple(Example(ref) for ref in self.like) + tuple(uploads),
             filters=Filters(folder=self.folder or None, orientation=self.orientation or None,
                             min_width=self.min_width, min_height=self.min_height,
-                            formats=tuple(f for v in self.format for f in v.split(",") if f)),
+                            formats=split_formats(self.format)),
             limit=self.limit, offset=self.offset, include_all=self.all,
             min_relevance=self.min_relevance, min_score=self.min_score,
         )

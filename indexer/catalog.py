@@ -210,10 +210,7 @@ class Catalog:
                 self.db.enable_wal()
             except sqlite3.DatabaseError as exc:
                 conn.close()
-                raise LibraryNotFound(
-                    f"{self.path} is not a readable Scout catalog ({exc}).",
-                    hint="Point --library at a Scout library folder, or restore catalog.db.",
-                ) from None
+                raise self._unreadable(exc) from None
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
 
@@ -222,10 +219,13 @@ class Catalog:
             with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as conn:
                 return conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise LibraryNotFound(
-                f"{self.path} is not a readable Scout catalog ({exc}).",
-                hint="Point --library at a Scout library folder, or restore catalog.db.",
-            ) from None
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: sqlite3.DatabaseError) -> LibraryNotFound:
+        return LibraryNotFound(
+            f"{self.path} is not a readable Scout catalog ({exc}).",
+            hint="Point --library at a Scout library folder, or restore catalog.db.",
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -311,7 +311,7 @@ class Catalog:
         """Write one batch in a single transaction; returns the new generation."""
         now = time.time()
         with self.db.atomic():
-            gen = self.generation + 1
+            gen = self._bump_generation()
             self.db.conn.executemany(
                 "INSERT INTO contents (hash, format, width, height, mode, vector, thumbnail, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO UPDATE SET "
@@ -361,7 +361,12 @@ class Catalog:
                 self.db.conn.executemany(
                     f"DELETE FROM {table} WHERE path = ?", [(p,) for p in files]
                 )
-            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", [str(gen)])
+        return gen
+
+    def _bump_generation(self) -> int:
+        """Inside a write transaction: the next generation, recorded; FAISS files carry it."""
+        gen = self.generation + 1
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", [str(gen)])
         return gen
 
     def forget(self, paths: Iterable[str]) -> int:
@@ -377,13 +382,10 @@ class Catalog:
                 self.db.conn.executemany(f"DELETE FROM {table} WHERE path = ?", gone)
             ids = [row for (p,) in gone for row in self.db.execute("SELECT id FROM assets WHERE path = ?", [p])]
             if ids:
-                gen = self.generation + 1
+                gen = self._bump_generation()
                 self.db.conn.executemany("DELETE FROM assets WHERE id = ?", ids)
                 self.db.conn.executemany("INSERT OR REPLACE INTO tombstones (id, gen) VALUES (?, ?)",
                                          [(i, gen) for (i,) in ids])
-                self.db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", [str(gen)]
-                )
         return len(ids)
 
     def removed_since(self, gen: int) -> np.ndarray:
@@ -396,8 +398,7 @@ class Catalog:
         with self.db.atomic():
             self.db.execute("UPDATE contents SET vector = NULL")
             self.db.execute("UPDATE assets SET size = -1")
-            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",
-                            [str(self.generation + 1)])
+            self._bump_generation()
 
     # -- the searcher's view ------------------------------------------------------------------
 

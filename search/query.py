@@ -86,6 +86,11 @@ class Filters:
         return " AND ".join(clauses), params
 
 
+def split_formats(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``--format jpeg,png --format tiff`` (or repeated ?format=) as one tuple of names."""
+    return tuple(name for value in values for name in value.split(",") if name)
+
+
 def normalize_format(name: str) -> str:
     upper = name.strip().lstrip(".").upper()
     return {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "JP2": "JPEG2000"}.get(upper, upper)
