@@ -9,6 +9,7 @@ from indexer.errors import (
     TooLarge,
     Unauthorized,
     UnsupportedImage,
+    ComponentUnavailable,
     ConfigError,
     EncoderUnavailable,
     LibraryBusy,
@@ -23,6 +24,7 @@ from indexer.errors import (
 _TABLE: list[tuple[type[ScoutError], int, int]] = [
     (WeightsUnavailable, 5, 503),
     (EncoderUnavailable, 5, 503),
+    (ComponentUnavailable, 5, 503),
     (ConfigError, 2, 400),
     (QueryError, 2, 400),
     (LibraryNotFound, 3, 404),

@@ -36,7 +36,12 @@ class ModelMismatch(ScoutError):
     """The library was embedded with a different model than the one asked for."""
 
 
-class EncoderUnavailable(ScoutError):
+class ComponentUnavailable(ScoutError):
+    """A pluggable backend (encoder, aligner, generator, copy writer, safety check) is unknown,
+    or its Python dependencies, weights or service are missing."""
+
+
+class EncoderUnavailable(ComponentUnavailable):
     """An encoder backend is unknown or its Python dependencies are missing."""
 
 

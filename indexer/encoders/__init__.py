@@ -14,12 +14,11 @@ name is the backend, its value a callable ``load(args: str, options: EncoderOpti
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
 from typing import Callable
 
 from indexer.encoders.base import Encoder
 from indexer.errors import ConfigError, EncoderUnavailable, WeightsUnavailable
+from indexer.registry import Registry
 from indexer.settings import EncoderOptions
 
 Loader = Callable[[str, EncoderOptions], Encoder]
@@ -27,22 +26,20 @@ Loader = Callable[[str, EncoderOptions], Encoder]
 DEFAULT_CLIP_SPEC = "open_clip:ViT-B-32@laion2b_s34b_b79k"
 OFFLINE_SPEC = "offline"
 
-_BUILTIN: dict[str, str] = {
-    "offline": "indexer.encoders.offline:load",
-    "open_clip": "indexer.encoders.openclip:load",
-}
-_registered: dict[str, Loader] = {}
+ENCODERS: Registry[Loader] = Registry(
+    "encoder", "scout.encoders",
+    {"offline": "indexer.encoders.offline:load", "open_clip": "indexer.encoders.openclip:load"},
+    error=EncoderUnavailable, example=f"--model {DEFAULT_CLIP_SPEC}",
+)
 
 
 def register_backend(name: str, loader: Loader) -> None:
     """Register a backend in-process (tests, notebooks); entry points do the same for packages."""
-    _registered[name] = loader
+    ENCODERS.register(name, loader)
 
 
 def backends() -> list[str]:
-    names = set(_BUILTIN) | set(_registered)
-    names |= {ep.name for ep in entry_points(group="scout.encoders")}
-    return sorted(names)
+    return ENCODERS.names()
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -55,24 +52,9 @@ def split_spec(spec: str) -> tuple[str, str]:
     return backend, args
 
 
-def _loader_for(backend: str) -> Loader:
-    if backend in _registered:
-        return _registered[backend]
-    if backend in _BUILTIN:
-        module_name, attr = _BUILTIN[backend].split(":")
-        return getattr(importlib.import_module(module_name), attr)
-    for ep in entry_points(group="scout.encoders"):
-        if ep.name == backend:
-            return ep.load()
-    raise EncoderUnavailable(
-        f"Unknown encoder backend {backend!r}.",
-        hint=f"Known backends: {', '.join(backends())}. Example: --model {DEFAULT_CLIP_SPEC}",
-    )
-
-
 def load_encoder(spec: str, options: EncoderOptions | None = None) -> Encoder:
     backend, args = split_spec(spec)
-    return _loader_for(backend)(args, options or EncoderOptions())
+    return ENCODERS.loader(backend)(args, options or EncoderOptions())
 
 
 def load_default_encoder(options: EncoderOptions | None = None) -> tuple[Encoder, str | None]:

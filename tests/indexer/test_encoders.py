@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from indexer.encoders import DEFAULT_CLIP_SPEC, load_default_encoder, load_encoder, register_backend
+from indexer.encoders import ENCODERS, DEFAULT_CLIP_SPEC, load_default_encoder, load_encoder, register_backend
 from indexer.errors import ConfigError, EncoderUnavailable, WeightsUnavailable
 from indexer.settings import EncoderOptions
 from tests.conftest import pattern_image
@@ -104,13 +104,8 @@ def test_local_dir_without_weights_is_refused(tmp_path, tiny_clip_dir):
 
 
 def test_default_falls_back_to_offline_with_a_notice(tmp_path, offline_encoder):
-    register_backend("offline", lambda args, options: offline_encoder)
-    try:
+    with ENCODERS.registered("offline", lambda args, options: offline_encoder):
         encoder, notice = load_default_encoder(EncoderOptions(cache_dir=tmp_path))
-    finally:
-        from indexer import encoders
-
-        encoders._registered.pop("offline")
     assert encoder is offline_encoder
     assert DEFAULT_CLIP_SPEC in notice and "README" in notice
 
@@ -119,10 +114,11 @@ def test_registered_backends_are_used(tiny_encoder):
     register_backend("mine", lambda args, options: tiny_encoder)
     try:
         assert load_encoder("mine:anything") is tiny_encoder
+        assert "mine" in ENCODERS.names()
     finally:
-        from indexer import encoders
-
-        encoders._registered.pop("mine")
+        ENCODERS.unregister("mine")
+    with pytest.raises(EncoderUnavailable, match="Unknown encoder backend 'mine'"):
+        load_encoder("mine:anything")
 
 
 def test_unknown_device_is_a_config_error():
