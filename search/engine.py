@@ -193,6 +193,15 @@ class Searcher:
         spread = 1.4826 * float(np.median(np.abs(scores - median)))
         return median, max(spread, float(scores.std()) * 0.1, 1e-6)
 
+    def relevance_of(self, q: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Calibrated relevance of the given image ``vectors`` for the query vector ``q``: the
+        same scale as :attr:`Hit.relevance`, for callers that score their own candidates (the
+        brief aligner scores pooled and freshly generated images aspect by aspect)."""
+        self.refresh()
+        with self._lock:
+            centre, spread = self._calibration(q)
+        return (np.asarray(vectors, dtype=np.float32).reshape(-1, len(q)) @ q - centre) / spread
+
     def _lookup(self, q: np.ndarray, query: Query) -> tuple[list[Hit], bool, float | None]:
         total = self.size
         if total == 0:
