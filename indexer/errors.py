@@ -87,3 +87,8 @@ class Unauthorized(ScoutError):
 
 class Forbidden(ScoutError):
     """The API token sent is wrong."""
+
+
+class ServiceUnavailable(ComponentUnavailable):
+    """A hosted or local model service (an OpenAI-compatible endpoint) stayed down, refused the
+    request or kept answering something unusable after the retries."""
