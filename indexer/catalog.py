@@ -9,6 +9,7 @@ Layout (see ``MIGRATIONS``):
 * ``failures`` / ``ignored``: files that could not be indexed (with a reason and a hint), and
   files that are not images at all; both keep size + mtime so unchanged ones are not retried.
 * ``runs``: one row per index run, for ``scout status``.
+* ``provenance``: how a generated content was made (prompt, seed, model, brief...), by hash.
 * ``meta``: key/value settings, the model id above all.
 
 Every write goes through :meth:`Catalog.commit_batch` or another single transaction, and the
@@ -93,7 +94,20 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["tombstones"].create_index(["gen"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Provenance of generated images, keyed by content so a copy or a move stays "generated"."""
+    db["provenance"].create(
+        {"hash": str, "brief_id": str, "generator": str, "model": str, "created_at": float, "data": str},
+        pk="hash",
+    )
+    db["provenance"].create_index(["brief_id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+
+# "This asset's content was generated", as a clause over assets ``a``: used for the generated flag
+# of every AssetRow and by the search filter, so both read the same table the same way.
+GENERATED_CLAUSE = "EXISTS (SELECT 1 FROM provenance p WHERE p.hash = a.hash)"
 
 
 # What the catalog remembers of a path, enough to decide "unchanged" from a stat alone:
@@ -159,6 +173,10 @@ class AssetRow:
     height: int
     thumbnail: str | None
     indexed_at: float
+    generated: bool = False  # made by a generator (has provenance), not a photo from the library
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "generated", bool(self.generated))  # SQLite hands back 0 / 1
 
     @property
     def orientation(self) -> str:
@@ -181,7 +199,8 @@ class FailureRow:
 
 _ASSET_COLUMNS = (
     "a.id, a.path, a.root, a.folder, a.name, a.size, a.mtime_ns, a.hash, "
-    "c.format, c.width, c.height, c.thumbnail, a.indexed_at"
+    "c.format, c.width, c.height, c.thumbnail, a.indexed_at, "
+    f"{GENERATED_CLAUSE}"
 )
 
 
@@ -506,3 +525,22 @@ class Catalog:
                 "GROUP BY c.format ORDER BY 2 DESC"
             ).fetchall()
         )
+
+    # -- generated images ---------------------------------------------------------------------
+
+    def record_provenance(self, content_hash: str, provenance: dict) -> bool:
+        """Remember how a generated content was made; the first record wins (a re-save of the same
+        image must not rewrite its history). Returns whether a new record was written."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO provenance (hash, brief_id, generator, model, created_at, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [content_hash, provenance.get("brief_id"), provenance.get("generator"),
+                 provenance.get("model"), provenance.get("created_at"), json.dumps(provenance)],
+            )
+        return cursor.rowcount > 0
+
+    def provenance(self, content_hash: str) -> dict | None:
+        row = self.db.execute("SELECT data FROM provenance WHERE hash = ?", [content_hash]).fetchone()
+        return json.loads(row[0]) if row else None
+
