@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.deps import ServerSettings, ServerState
-from api.errors import http_status
+from api.errors import ERROR_RESPONSES, http_status
+from api.guards import HostPolicy, RequestGuard
 from api.routes import assets, library, search
 from indexer.encoders.base import Encoder
 from indexer.errors import ScoutError
@@ -24,6 +29,11 @@ from search.engine import Searcher
 from search.examples import ExampleStore
 
 STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("scout.api")
+_HTTP_HINTS = {
+    404: "See /docs for the endpoints.",
+    405: "See /docs for the methods each endpoint takes.",
+}
 
 
 def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | None = None) -> FastAPI:
@@ -34,7 +44,9 @@ def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | 
         version="0.1.0",
         description="Semantic search over a creative-asset library. Errors are JSON: "
         '{"error": ..., "hint": ...}. Write endpoints need a token when the server is not on '
-        "loopback (Authorization: Bearer TOKEN or X-Scout-Token).",
+        "loopback (Authorization: Bearer TOKEN or X-Scout-Token). A loopback server answers only "
+        "loopback host names, and refuses cross-site requests to /api.",
+        responses=ERROR_RESPONSES,
     )
     app.state.scout = ServerState(
         settings=settings,
@@ -59,14 +71,21 @@ def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | 
             status_code=422,
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        return JSONResponse({"error": message, "hint": _HTTP_HINTS.get(exc.status_code)},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("Unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": "Internal server error.",
+                             "hint": "This is a bug in Scout; the server log has the details."},
+                            status_code=500)
+
     @app.middleware("http")
-    async def guard_and_headers(request: Request, call_next):
-        # Refuse an oversized upload from its declared length, before it is spooled to disk.
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
-            return JSONResponse(
-                {"error": f"Request body is larger than {settings.max_upload_bytes >> 20} MB.",
-                 "hint": "Send a smaller JPEG or PNG."}, status_code=413)
+    async def headers(request: Request, call_next):
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -74,5 +93,27 @@ def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | 
 
     for router in (search.router, assets.router, library.router):
         app.include_router(router)
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    async def unknown_api_path(request: Request, rest: str) -> JSONResponse:
+        """An /api path no route serves: 405 (with Allow) when another method would be served,
+        else 404; never a fall-through to the static files."""
+        allowed = sorted({m for route in app.router.routes if route is not unknown_route
+                          and getattr(route, "methods", None) and route.matches(request.scope)[0] == Match.PARTIAL
+                          for m in route.methods})
+        if allowed:
+            return JSONResponse({"error": f"{request.method} is not allowed on {request.url.path}.",
+                                 "hint": f"Use {', '.join(allowed)}."}, status_code=405,
+                                headers={"Allow": ", ".join(allowed)})
+        return JSONResponse({"error": f"No API endpoint {request.url.path}.", "hint": _HTTP_HINTS[404]},
+                            status_code=404)
+
+    unknown_route = app.router.routes[-1]
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="ui")
+    app.add_middleware(
+        RequestGuard,
+        hosts=HostPolicy.for_server(settings.host, settings.allowed_hosts, bool(settings.token)),
+        max_body_bytes=settings.max_upload_bytes + 64 * 1024,
+    )
     return app

@@ -20,7 +20,7 @@ from indexer.library import Library
 from indexer.pipeline import IndexRun, RunStats, reembed, resolve_roots
 from indexer.settings import LIBRARY_ENV, EncoderOptions, IndexSettings, default_library_dir
 from search.engine import Searcher
-from search.query import Example, Filters, Query, parse_text, split_formats
+from search.query import Filters, Query, example_from_ref, parse_text, split_formats
 
 app = typer.Typer(
     help="Scout: index an image library and search it by meaning.",
@@ -215,7 +215,7 @@ def search(
         formats=split_formats(formats),
     )
     query = Query(
-        parts=parse_text(text, minus), examples=tuple(Example(ref) for ref in like),
+        parts=parse_text(text, minus), examples=tuple(example_from_ref(ref, allow_paths=True) for ref in like),
         filters=filters, limit=limit, offset=offset, min_score=min_score,
         min_relevance=min_relevance, include_all=all_results,
     )
@@ -263,6 +263,8 @@ def serve(
     token: Optional[str] = typer.Option(None, "--token", envvar="SCOUT_API_TOKEN",
                                         help="API token for write endpoints (generated when binding beyond loopback)."),
     require_token_for_reads: bool = typer.Option(False, "--require-token-for-reads", help="Reads need the token too."),
+    allow_host: list[str] = typer.Option([], "--allow-host",
+                                         help="Also answer requests for this host name (behind a proxy; repeatable)."),
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
     cache_dir: Optional[Path] = CacheOpt,
@@ -283,7 +285,8 @@ def serve(
     lib = open_for_search(_library_path(library))
     encoder = encoder_for_search(lib, _options(device, threads, cache_dir, False, text_precision))
     lib.close()
-    settings = ServerSettings(host=host, port=port, token=token, require_token_for_reads=require_token_for_reads)
+    settings = ServerSettings(host=host, port=port, token=token, require_token_for_reads=require_token_for_reads,
+                              allowed_hosts=tuple(allow_host))
     application = create_app(lib.path, encoder, settings)
     shown = f"[{host}]" if ":" in host else host
     err.print(f"Scout is serving {lib.path} at http://{shown}:{port}/ (API docs at /docs)", highlight=False)

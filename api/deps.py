@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Optional
+from typing import Annotated, Optional
 
-from fastapi import Depends, Query as Q, Request
+from fastapi import Depends, Path, Query as Q, Request
 
 from indexer.errors import Forbidden, Unauthorized
 from indexer.jobs import JobRunner
 from indexer.library import Library
 from search.engine import Searcher
 from search.examples import ExampleStore
-from search.query import Example, Filters, Query, parse_text, split_formats
+from search.query import MAX_ASSET_ID, Example, Filters, Query, example_from_ref, parse_text, split_formats
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class ServerSettings:
     require_token_for_reads: bool = False
     max_upload_bytes: int = 25 * 1024 * 1024
     max_upload_megapixels: float = 60.0
+    allowed_hosts: tuple[str, ...] = ()  # host names served besides loopback ones (--allow-host)
 
 
 @dataclass
@@ -84,7 +85,7 @@ class SearchParams:
     def to_query(self, uploads: list[Example] = ()) -> Query:
         return Query(
             parts=parse_text(self.q, self.minus),
-            examples=tuple(Example(ref) for ref in self.like) + tuple(uploads),
+            examples=tuple(example_from_ref(ref, allow_paths=False) for ref in self.like) + tuple(uploads),
             filters=Filters(folder=self.folder or None, orientation=self.orientation or None,
                             min_width=self.min_width, min_height=self.min_height,
                             formats=split_formats(self.format)),
@@ -93,10 +94,13 @@ class SearchParams:
         )
 
 
+AssetId = Annotated[int, Path(ge=1, le=MAX_ASSET_ID, description="An asset id from search results.")]
+
+
 def search_params(
     q: str = Q("", description='Text; parts separated by "|", "-part" negative, "part:0.5" weighted.'),
     minus: list[str] = Q([], description="Text to push results away from."),
-    like: list[str] = Q([], description="Asset ids (or catalogued paths) of example images."),
+    like: list[str] = Q([], description="Asset ids of example images (uploads go through POST /api/examples)."),
     example: list[str] = Q([], description="Ids returned by POST /api/examples."),
     folder: Optional[str] = Q(None, description="Only assets under this folder (absolute path)."),
     orientation: Optional[str] = Q(None, pattern="^(landscape|portrait|square)?$"),

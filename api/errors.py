@@ -39,6 +39,28 @@ _TABLE: list[tuple[type[ScoutError], int, int]] = [
     (ScoutError, 1, 500),
 ]
 
+_STATUS_MEANING = {
+    400: "Bad query or parameter, or a host name this server does not answer",
+    401: "An API token is required",
+    403: "Wrong token, a cross-site request, or a file outside the library's folders",
+    404: "Unknown asset, job or endpoint",
+    409: "Busy (another index run) or a model mismatch",
+    413: "Upload or body too large (bytes or megapixels)",
+    415: "The upload is not an image Scout can read",
+    422: "A parameter fails validation (type or range)",
+    500: "A bug in Scout",
+    503: "A model, its weights or a configured service is unavailable",
+}
+# Documented on every operation in the OpenAPI schema; every error body is {"error", "hint"}.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"description": meaning, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "string"}, "hint": {"type": ["string", "null"]},
+                       "detail": {"type": "array"}},
+    }}}}
+    for status, meaning in _STATUS_MEANING.items()
+}
+
 EXIT_STRICT_FAILURES = 8
 EXIT_INTERRUPTED = 130
 

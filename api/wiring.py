@@ -11,8 +11,24 @@ from indexer.library import Library
 from indexer.settings import EncoderOptions
 
 
+def quiet_model_libraries() -> None:
+    """Model-loading progress bars and warnings would scribble over Scout's own progress bar.
+
+    Logging settings are process-wide, so only the command-line edge makes this choice, never
+    the library code a notebook or another program imports.
+    """
+    try:
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+    except (ImportError, AttributeError):
+        pass
+
+
 def encoder_for_index(library: Library, model: str | None, options: EncoderOptions) -> tuple[Encoder, str | None]:
     """The model an index run uses: the one asked for, else the library's, else the default."""
+    quiet_model_libraries()
     if model:
         encoder = load_encoder(model, options)
         library.check_model(encoder.model_id)
@@ -23,6 +39,7 @@ def encoder_for_index(library: Library, model: str | None, options: EncoderOptio
 
 
 def encoder_for_search(library: Library, options: EncoderOptions) -> Encoder:
+    quiet_model_libraries()
     if not library.model_id:
         raise LibraryNotFound(
             f"The library at {library.path} has nothing indexed yet.",

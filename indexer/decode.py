@@ -10,6 +10,7 @@ the header before any pixel is decoded, so a decompression bomb costs nothing.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -26,10 +27,6 @@ try:  # HEIC/HEIF (iPhone photos) through libheif
     pillow_heif.register_heif_opener()
 except ImportError:  # pragma: no cover - pillow-heif is a hard dependency, kept optional here
     pillow_heif = None
-
-# Scout enforces its own, configurable pixel limit before decoding; Pillow's global one would
-# otherwise raise first with a less useful message.
-Image.MAX_IMAGE_PIXELS = None
 
 _SRGB = ImageCms.createProfile("sRGB")
 
@@ -66,7 +63,10 @@ def _decode_pillow(source: BinaryIO, fmt: str | None, *, max_pixels: int, target
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = Image.open(source)
+            try:
+                image = Image.open(source)
+            except Image.DecompressionBombError:
+                image = _open_past_pillows_limit(source)
     except UnidentifiedImageError:
         raise DecodeError(
             "not_an_image",
@@ -78,6 +78,29 @@ def _decode_pillow(source: BinaryIO, fmt: str | None, *, max_pixels: int, target
         raise DecodeError("unreadable", f"Cannot read the image header: {exc}.",
                           hint="The file is damaged; restore it from the original.") from None
     return _finish(image, max_pixels=max_pixels, target=target)
+
+
+def _open_past_pillows_limit(source: BinaryIO) -> Image.Image:
+    """``Image.open`` without Pillow's process-wide decompression-bomb check.
+
+    Scout checks its own limit (``max_pixels``, per call) from the header right after opening;
+    Pillow's is a global setting that Scout must not change for the rest of the process. Only
+    reached for images above Pillow's hard cap (~179 MP), which a user allowed with
+    --max-megapixels; the factory loop is what ``Image.open`` itself does.
+    """
+    Image.init()
+    source.seek(0)
+    prefix = source.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        if accept and accept(prefix) is not True:
+            continue
+        source.seek(0)
+        try:
+            return factory(source, "")
+        except (SyntaxError, IndexError, TypeError, struct.error, OSError):
+            continue
+    raise UnidentifiedImageError("no Pillow plugin accepts this file")
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
@@ -108,12 +131,41 @@ def _finish(image: Image.Image, *, max_pixels: int, target: int) -> DecodedImage
         raise DecodeError("decode_failed", f"Pixel data cannot be decoded ({text}).",
                           hint="The file is damaged; re-export it from the source.") from None
     exif_orientation = _exif_orientation(image)
-    image = _to_srgb(image)
-    image = ImageOps.exif_transpose(image) if exif_orientation else image
+    image = _to_srgb(_shrink(image, target))
+    if exif_orientation in _TRANSPOSE:
+        image = image.transpose(_TRANSPOSE[exif_orientation])
     if exif_orientation in (5, 6, 7, 8):
         full_w, full_h = full_h, full_w
     image.thumbnail((target, target), Image.Resampling.BICUBIC, reducing_gap=3.0)
     return DecodedImage(image=image, width=full_w, height=full_h, format=fmt, mode=mode)
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _shrink(image: Image.Image, target: int) -> Image.Image:
+    """Reduce a large decoded image by an integer factor *before* any colour conversion, so no
+    full-size copy is ever made after the decoder's own buffer (a 16-bit 7700x7700 PNG used to
+    cost a gigabyte in float64 copies). Keeps at least twice ``target`` on the long side for the
+    final high-quality resize; JPEGs arrive already reduced by ``draft()``."""
+    factor = max(image.size) // (2 * target)
+    if factor < 2:
+        return image
+    if image.mode.startswith("I;16"):  # reduce() has no 16-bit integer kernel; sampling does
+        small = image.resize((max(1, image.width // factor), max(1, image.height // factor)),
+                             Image.Resampling.NEAREST)
+        small.info = dict(image.info)
+        return small
+    try:
+        small = image.reduce(factor)
+    except ValueError:  # modes reduce() lacks (P, 1, ...) are converted at full size
+        return image
+    small.info = dict(image.info)
+    return small
 
 
 def _exif_orientation(image: Image.Image) -> int:
@@ -145,7 +197,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
     """Scale 16-bit / 32-bit / float greyscale into 0-255 instead of clipping at 255."""
-    array = np.asarray(image).astype(np.float64)
+    array = np.asarray(image).astype(np.float32)
     if image.mode == "F":
         lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
         array = (array - lo) / (hi - lo or 1.0) * 255.0

@@ -36,6 +36,7 @@ DEFAULT_MIN_RELEVANCE = 3.0
 EXACT_FILTER_LIMIT = 50_000
 REFERENCE_SAMPLE = 4096
 MAX_EXAMPLE_BYTES = 64 * 1024 * 1024
+DECODE_SLOTS = 2
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Searcher:
         self.catalog = library.catalog
         self.encoder = encoder
         self._lock = threading.RLock()
+        self._decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_cache_size = text_cache_size
         self._generation = -1
@@ -112,55 +114,67 @@ class Searcher:
 
     # -- embedding ----------------------------------------------------------------------------
 
-    def embed_text(self, text: str) -> np.ndarray:
+    def embed_texts(self, texts: list[str]) -> list[np.ndarray]:
+        """Vectors for ``texts``; the ones not cached are embedded together in one model call."""
         with self._lock:
-            cached = self._text_cache.get(text)
-            if cached is not None:
+            found = {t: self._text_cache[t] for t in texts if t in self._text_cache}
+            for text in found:
                 self._text_cache.move_to_end(text)
-                return cached
-        vector = self.encoder.encode_texts([text])[0]
-        with self._lock:
-            self._text_cache[text] = vector
-            if len(self._text_cache) > self._text_cache_size:
-                self._text_cache.popitem(last=False)
-        return vector
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, self.encoder.encode_texts(missing)))
+            with self._lock:
+                for text, vector in fresh.items():
+                    self._text_cache[text] = vector
+                while len(self._text_cache) > self._text_cache_size:
+                    self._text_cache.popitem(last=False)
+            found |= fresh
+        return [found[t] for t in texts]
+
+    def embed_text(self, text: str) -> np.ndarray:
+        return self.embed_texts([text])[0]
 
     def embed_example(self, example: Example) -> np.ndarray:
         if example.vector is not None:
             return example.vector
-        ref = example.ref.strip()
-        if ref.isdigit():
-            vector = self.catalog.vector_for_asset(int(ref))
+        if example.asset_id is not None:
+            vector = self.catalog.vector_for_asset(example.asset_id)
             if vector is None:
-                raise AssetNotFound(f"No asset with id {ref}.")
+                raise AssetNotFound(f"No asset with id {example.asset_id}.")
             return vector
-        path = Path(ref).expanduser()
+        path = Path(example.path).expanduser()
         row = self.catalog.asset_by_path(str(path.resolve())) if path.exists() else None
         if row is not None:
             return self.catalog.vector_for_asset(row.id)
         if not path.is_file():
-            raise AssetNotFound(f"{ref} is neither an asset id nor an image file.",
+            raise AssetNotFound(f"{example.path} is neither an asset id nor an image file.",
                                 hint="Use an id from search results (--json) or a path to an image.")
         if path.stat().st_size > MAX_EXAMPLE_BYTES:
-            raise QueryError(f"{ref} is larger than {MAX_EXAMPLE_BYTES >> 20} MB.")
+            raise QueryError(f"{example.path} is larger than {MAX_EXAMPLE_BYTES >> 20} MB.")
         return self.embed_image_bytes(path.read_bytes(), str(path))
 
     def embed_image_bytes(self, data: bytes, name: str = "upload", max_pixels: int = 100_000_000) -> np.ndarray:
-        try:
-            decoded = decode_image(data, name, max_pixels=max_pixels, target=512)
-        except DecodeError as exc:
-            error = {"too_large": TooLarge, "empty": UnsupportedImage,
-                     "not_an_image": UnsupportedImage}.get(exc.reason, QueryError)
-            raise error(f"The example image cannot be used: {exc.message}", hint=exc.hint) from None
-        tensor = self.encoder.preprocess(decoded.image).unsqueeze(0)
+        """Decode and embed one image. At most ``DECODE_SLOTS`` decodes run at once, so a burst of
+        large uploads queues instead of multiplying peak memory."""
+        with self._decode_slots:
+            try:
+                decoded = decode_image(data, name, max_pixels=max_pixels, target=512)
+            except DecodeError as exc:
+                error = {"too_large": TooLarge, "empty": UnsupportedImage,
+                         "not_an_image": UnsupportedImage}.get(exc.reason, QueryError)
+                raise error(f"The example image cannot be used: {exc.message}", hint=exc.hint) from None
+            tensor = self.encoder.preprocess(decoded.image).unsqueeze(0)
         return self.encoder.encode_images(tensor)[0]
 
     def query_vector(self, query: Query) -> np.ndarray:
         total = np.zeros(self.encoder.dim, dtype=np.float32)
-        for part in query.parts:
-            total += part.weight * self.embed_text(part.text)
+        texts = self.embed_texts([part.text for part in query.parts])
+        for part, vector in zip(query.parts, texts):
+            total += part.weight * vector
         for example in query.examples:
             total += example.weight * self.embed_example(example)
+        if not np.all(np.isfinite(total)):
+            raise QueryError("The query's weights are too large to combine.")
         if not np.any(total):
             raise QueryError("The query's parts cancel out exactly; nothing to search for.")
         return normalize(total[None, :])[0]

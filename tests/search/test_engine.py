@@ -70,9 +70,9 @@ def test_query_by_example_asset_finds_itself_first(mixed_library, tiny_encoder):
     library, root = mixed_library
     searcher = Searcher(library, tiny_encoder)
     target = library.catalog.asset_by_path(str(root / "tall" / "img-0101.jpeg"))
-    hits = searcher.search(Query(examples=(Example(str(target.id)),), limit=3, include_all=True)).hits
+    hits = searcher.search(Query(examples=(Example(asset_id=target.id),), limit=3, include_all=True)).hits
     assert hits[0].asset.id == target.id and hits[0].score > 0.999
-    by_path = searcher.search(Query(examples=(Example(target.path),), limit=1, include_all=True)).hits
+    by_path = searcher.search(Query(examples=(Example(path=target.path),), limit=1, include_all=True)).hits
     assert by_path[0].asset.id == target.id
 
 
@@ -81,14 +81,14 @@ def test_query_by_an_outside_image_file(mixed_library, tiny_encoder, tmp_path):
     outside = tmp_path / "probe.png"
     pattern_image(3).save(outside)  # same pixels as wide/img-0003.png
     hits = Searcher(library, tiny_encoder).search(
-        Query(examples=(Example(str(outside)),), limit=1, include_all=True)).hits
+        Query(examples=(Example(path=str(outside)),), limit=1, include_all=True)).hits
     assert Path(hits[0].asset.path).name == "img-0003.png"
 
 
 def test_unknown_example_is_a_clear_error(mixed_library, tiny_encoder):
     library, _ = mixed_library
     with pytest.raises(AssetNotFound):
-        Searcher(library, tiny_encoder).search(Query(examples=(Example("99999"),)))
+        Searcher(library, tiny_encoder).search(Query(examples=(Example(asset_id=99999),)))
 
 
 def test_running_searcher_sees_new_and_deleted_files(tmp_path, tiny_encoder):
@@ -140,7 +140,7 @@ def test_selective_filter_on_an_approximate_index_still_fills_the_page(tmp_path,
     vectors.save_index(index, library.vectors_dir, library.catalog.generation)
     searcher = Searcher(Library.open(tmp_path / "lib", readonly=True), tiny_encoder)
     assert "IVF" in vectors.describe(searcher._index)
-    query = Query(examples=(Example("probe", vector=data[1]),), filters=Filters(folder="/lib/special"),
+    query = Query(examples=(Example(vector=data[1], label="probe"),), filters=Filters(folder="/lib/special"),
                   limit=20, include_all=True)
     hits = searcher.search(query).hits
     assert len(hits) == 20 and all(h.asset.folder == "/lib/special" for h in hits)

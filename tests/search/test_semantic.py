@@ -62,6 +62,6 @@ def test_text_plus_example_image_combines_both(searcher, sample_library):
     cat = library.catalog.asset_by_path(str(root / "tabby-cat-chelsea.png"))
     from search.query import Example
 
-    hits = searcher.search(Query(parts=parse_text("a rocket launch"), examples=(Example(str(cat.id)),),
+    hits = searcher.search(Query(parts=parse_text("a rocket launch"), examples=(Example(asset_id=cat.id),),
                                  limit=2, include_all=True)).hits
     assert {Path(h.asset.path).name for h in hits} == {"tabby-cat-chelsea.png", "spacex-rocket-launch.jpg"}
