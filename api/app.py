@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from api.deps import ServerSettings, ServerState
 from api.errors import ERROR_RESPONSES, http_status
@@ -30,6 +30,7 @@ from search.examples import ExampleStore
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("scout.api")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HTTP_HINTS = {
     404: "See /docs for the endpoints.",
     405: "See /docs for the methods each endpoint takes.",
@@ -94,14 +95,13 @@ def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | 
     for router in (search.router, assets.router, library.router):
         app.include_router(router)
 
-    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                   include_in_schema=False)
+    @app.api_route("/api/{rest:path}", methods=list(_METHODS), include_in_schema=False)
     async def unknown_api_path(request: Request, rest: str) -> JSONResponse:
         """An /api path no route serves: 405 (with Allow) when another method would be served,
         else 404; never a fall-through to the static files."""
-        allowed = sorted({m for route in app.router.routes if route is not unknown_route
-                          and getattr(route, "methods", None) and route.matches(request.scope)[0] == Match.PARTIAL
-                          for m in route.methods})
+        served = [r for r in app.router.routes if r is not unknown_route and not isinstance(r, Mount)]
+        allowed = sorted(method for method in _METHODS if any(
+            r.matches({**request.scope, "method": method})[0] == Match.FULL for r in served))
         if allowed:
             return JSONResponse({"error": f"{request.method} is not allowed on {request.url.path}.",
                                  "hint": f"Use {', '.join(allowed)}."}, status_code=405,
