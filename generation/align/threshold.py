@@ -4,7 +4,7 @@ Scores mean different things for different aligners and models, so a threshold i
 aligner model id it was measured for and refused for any other (:class:`ModelMismatch`). The
 built-in values and how each was chosen:
 
-- ``clip:offline``: measured by ``benchmarks/reuse_threshold.py`` over the labelled queries of
+- ``clip:offline:...`` (the built-in offline model): measured by ``benchmarks/reuse_threshold.py`` over the labelled queries of
   ``benchmarks/queries.json`` on sample_assets, each query scored as a one-aspect brief by the real
   clip aligner: the midpoint of the widest gap between the scores of the photos a person accepts
   and the best-scoring wrong photos (see BENCHMARKS.md, "Reuse threshold").
@@ -40,9 +40,9 @@ class ReuseThreshold:
 
 
 BUILTIN: tuple[ReuseThreshold, ...] = (
-    ReuseThreshold(3.0, "clip:offline",
-                   "benchmarks/reuse_threshold.py: midpoint of the widest gap between accepted and wrong "
-                   "photos' scores on the 21 labelled queries over sample_assets"),
+    ReuseThreshold(2.8, "clip:offline:efficientnet_lite0+all-MiniLM-L6-v2/conse-t20",
+                   "benchmarks/reuse_threshold.py: best F0.5 cut between right and wrong photos' scores on "
+                   "the 21 labelled queries over sample_assets (precision 0.91)"),
     ReuseThreshold(3.0, "clip:open_clip:ViT-B-32@laion2b_s34b_b79k",
                    "search's documented relevance cutoff for CLIP (matches 4-15σ, non-matches < 3σ)"),
     ReuseThreshold(3.5, "vlm:*", "rubric: mean aspect rating between 'partly' (3) and 'good fit' (4)"),
