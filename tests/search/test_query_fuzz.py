@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import sqlite3
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from indexer.errors import ScoutError
