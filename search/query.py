@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from indexer.catalog import GENERATED_CLAUSE
 from indexer.errors import QueryError
 
 ORIENTATIONS = ("landscape", "portrait", "square")
+SOURCES = {"any": None, "library": False, "generated": True}
 _WEIGHT = re.compile(r"^(?P<text>.*?):(?P<weight>[+-]?\d+(?:\.\d+)?)$", re.S)
 
 # Every text part costs a model call, so a query's size is bounded: a URL with thousands of
@@ -104,6 +106,7 @@ class Filters:
     min_width: int | None = None
     min_height: int | None = None
     formats: tuple[str, ...] = ()
+    generated: bool | None = None  # True: only generated images; False: only the library's own
 
     def __post_init__(self) -> None:
         if self.orientation and self.orientation not in ORIENTATIONS:
@@ -118,7 +121,8 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.folder or self.orientation or self.min_width or self.min_height or self.formats)
+        return bool(self.folder or self.orientation or self.min_width or self.min_height or self.formats
+                    or self.generated is not None)
 
     def sql(self) -> tuple[str, list]:
         """A WHERE clause over assets ``a`` joined to contents ``c``."""
@@ -143,6 +147,8 @@ class Filters:
         if self.formats:
             clauses.append(f"upper(c.format) IN ({','.join('?' * len(self.formats))})")
             params += [normalize_format(f) for f in self.formats]
+        if self.generated is not None:
+            clauses.append(GENERATED_CLAUSE if self.generated else f"NOT {GENERATED_CLAUSE}")
         return " AND ".join(clauses), params
 
     def check_formats(self) -> None:
@@ -151,6 +157,15 @@ class Filters:
             raise QueryError(
                 f"Unknown image format{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.",
                 hint="Use names such as jpeg, png, webp, tiff, heif, gif, raw (see `scout status`).")
+
+
+def parse_source(source: str) -> bool | None:
+    """``--source`` / ``?source=``: ``library`` (photos only), ``generated`` (generated images
+    only) or ``any``, as the value of :attr:`Filters.generated`."""
+    value = (source or "any").strip().lower()
+    if value not in SOURCES:
+        raise QueryError(f"Unknown source {source!r}.", hint=f"Use one of {', '.join(SOURCES)}.")
+    return SOURCES[value]
 
 
 def split_formats(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
