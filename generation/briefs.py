@@ -125,7 +125,7 @@ def generation_prompt(brief: Brief) -> tuple[str, str]:
         parts.append(f"appealing to {brief.audience}")
     parts.append("professional travel photography, natural light, high detail, no text")
     negative = ", ".join([*brief.must_avoid, "text", "watermark", "logo", "blurry", "distorted"])
-    return ". ".join(parts) + ".", negative
+    return ", ".join(parts), negative
 
 
 def load_briefs(path: Path) -> BriefBatch:

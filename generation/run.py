@@ -29,9 +29,12 @@ from typing import Callable, Protocol
 from generation.align import Aligner, Alignment, CandidateImage
 from generation.align.threshold import ReuseThreshold
 from generation.briefs import Brief, BriefError, generation_prompt
+from generation.generate import GenerationRequest, Generator, generate_into_library
 from generation.manifest import MANIFEST, SCHEMA_VERSION, SUMMARY, read_manifest, write_json
 from generation.retrieve import PooledCandidate, RetrieveSettings, retrieve
+from indexer.encoders.base import Encoder
 from indexer.errors import ScoutError
+from indexer.library import Library
 from search.engine import Searcher
 
 OUTCOMES = ("reused", "generated", "needs_generation")
@@ -54,6 +57,21 @@ class ImageMaker(Protocol):
 
     def make(self, brief: Brief, prompt: str, negative_prompt: str, n: int, seed: int,
              size: tuple[int, int]) -> list[GeneratedFile]: ...
+
+
+class LibraryImageMaker:
+    """Generates with a registry generator and saves every image into the library (indexed at
+    once, with provenance, under the library's folder for generated work of this brief)."""
+
+    def __init__(self, generator: Generator, library: Library, encoder: Encoder):
+        self.generator, self.library, self.encoder = generator, library, encoder
+        self.name = generator.name
+
+    def make(self, brief: Brief, prompt: str, negative_prompt: str, n: int, seed: int,
+             size: tuple[int, int]) -> list[GeneratedFile]:
+        request = GenerationRequest(prompt, negative_prompt, n=n, width=size[0], height=size[1], seed=seed)
+        saved = generate_into_library(self.generator, request, self.library, self.encoder, brief_id=brief.id)
+        return [GeneratedFile(s.path, s.asset.id, s.provenance.to_dict()) for s in saved]
 
 
 @dataclass
@@ -210,12 +228,15 @@ class BriefResult:
     folder: str
     resumed: bool = False
     error: str | None = None
+    prompt: str | None = None  # what a generator is (or would be) asked for, when there was a shortfall
+    negative_prompt: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"id": self.brief_id, "outcome": self.outcome, "best_score": self.best_score,
                 "reused": self.reused, "generated": self.generated, "folder": self.folder,
-                "resumed": self.resumed, "error": self.error, "timings": self.timings}
+                "resumed": self.resumed, "error": self.error, "prompt": self.prompt,
+                "negative_prompt": self.negative_prompt, "timings": self.timings}
 
 
 @dataclass
@@ -344,9 +365,10 @@ def _result_from_manifest(manifest: dict, folder: Path, *, resumed: bool) -> Bri
     candidates = manifest.get("candidates", [])
     best = next((c for c in candidates if c.get("best")), None)
     selected = [c for c in candidates if c.get("selected")]
+    decision = manifest.get("decision", {})
     return BriefResult(
         manifest["brief"]["id"], manifest["outcome"], None if best is None else best["score"],
         sum(c["source"] == "library" for c in selected), sum(c["source"] == "generated" for c in selected),
-        str(folder), resumed=resumed, error=manifest.get("decision", {}).get("error"),
-        timings=manifest.get("timings", {}),
+        str(folder), resumed=resumed, error=decision.get("error"), prompt=decision.get("prompt"),
+        negative_prompt=decision.get("negative_prompt"), timings=manifest.get("timings", {}),
     )
