@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from functools import wraps
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.errors import EXIT_INTERRUPTED, EXIT_STRICT_FAILURES, exit_code
+from api import cli_briefs
+from api.cli_common import (CacheOpt, DeviceOpt, DownloadOpt, LibraryOpt, PrecisionOpt, ThreadsOpt, err,
+                            handles_errors, out)
+from api.cli_common import encoder_options as _options
+from api.cli_common import library_path as _library_path
+from api.errors import EXIT_STRICT_FAILURES
 from api.wiring import encoder_for_index, encoder_for_search, open_for_search
-from indexer.errors import ScoutError
 from indexer.library import Library
 from indexer.pipeline import IndexRun, RunStats, reembed, resolve_roots
-from indexer.settings import LIBRARY_ENV, EncoderOptions, IndexSettings, default_library_dir
+from indexer.settings import IndexSettings
 from search.engine import Searcher
 from search.query import Filters, Query, example_from_ref, parse_text, split_formats
 
@@ -28,50 +31,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-LibraryOpt = typer.Option(
-    None, "--library", "-L", envvar=LIBRARY_ENV,
-    help=f"Library folder [default: ${LIBRARY_ENV} or ~/.local/share/scout/library].",
-)
-DeviceOpt = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.")
-ThreadsOpt = typer.Option(None, "--threads", help="CPU threads for the model (default: all).")
-CacheOpt = typer.Option(None, "--cache-dir", envvar="SCOUT_MODEL_CACHE",
-                        help="Where model weights are looked for (Hugging Face cache layout).")
-PrecisionOpt = typer.Option("fp32", "--text-precision",
-                            help="Query encoder precision: fp32, int8 or bf16 (see BENCHMARKS.md).")
-DownloadOpt = typer.Option(False, "--allow-download", envvar="SCOUT_ALLOW_DOWNLOAD",
-                           help="Let open_clip download missing weights (needs network).")
-
-
-def _library_path(library: Optional[Path]) -> Path:
-    return Path(library) if library else default_library_dir()
-
-
-def _options(device: str, threads: Optional[int], cache_dir: Optional[Path], allow_download: bool,
-             text_precision: str = "fp32") -> EncoderOptions:
-    return EncoderOptions(device=device, threads=threads, cache_dir=cache_dir,
-                          allow_download=allow_download, text_precision=text_precision)
-
-
-def handles_errors(command: Callable) -> Callable:
-    """Turn ScoutError into a two-line message and its exit code; Ctrl-C into exit 130."""
-
-    @wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except ScoutError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-            if exc.hint:
-                err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
-            raise typer.Exit(exit_code(exc)) from None
-        except KeyboardInterrupt:
-            err.print("interrupted: finished batches are saved; run the same command to resume.")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-
-    return wrapper
+app.add_typer(cli_briefs.app, name="brief")
 
 
 class _ProgressView:
