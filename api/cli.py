@@ -23,7 +23,7 @@ from indexer.library import Library
 from indexer.pipeline import IndexRun, RunStats, reembed, resolve_roots
 from indexer.settings import IndexSettings
 from search.engine import Searcher
-from search.query import Filters, Query, example_from_ref, parse_text, split_formats
+from search.query import Filters, Query, example_from_ref, parse_source, parse_text, split_formats
 
 app = typer.Typer(
     help="Scout: index an image library and search it by meaning.",
@@ -141,7 +141,7 @@ def _hit_json(hit) -> dict:
     return {
         "id": a.id, "path": a.path, "score": round(hit.score, 6),
         "relevance": round(hit.relevance, 3), "width": a.width, "height": a.height,
-        "format": a.format, "orientation": a.orientation, "folder": a.folder,
+        "format": a.format, "orientation": a.orientation, "folder": a.folder, "generated": a.generated,
     }
 
 
@@ -162,6 +162,7 @@ def search(
     min_width: Optional[int] = typer.Option(None, "--min-width"),
     min_height: Optional[int] = typer.Option(None, "--min-height"),
     formats: list[str] = typer.Option([], "--format", help="Only these formats (jpeg, png, ...; repeatable)."),
+    source: str = typer.Option("any", "--source", help="library (own images only), generated, or any."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
@@ -172,7 +173,7 @@ def search(
     filters = Filters(
         folder=str(folder.expanduser().resolve()) if folder else None, orientation=orientation,
         min_width=min_width, min_height=min_height,
-        formats=split_formats(formats),
+        formats=split_formats(formats), generated=parse_source(source),
     )
     query = Query(
         parts=parse_text(text, minus), examples=tuple(example_from_ref(ref, allow_paths=True) for ref in like),

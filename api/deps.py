@@ -13,7 +13,9 @@ from indexer.jobs import JobRunner
 from indexer.library import Library
 from search.engine import Searcher
 from search.examples import ExampleStore
-from search.query import MAX_ASSET_ID, Example, Filters, Query, example_from_ref, parse_text, split_formats
+from search.query import (
+    MAX_ASSET_ID, Example, Filters, Query, example_from_ref, parse_source, parse_text, split_formats,
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class SearchParams:
     all: bool
     min_relevance: Optional[float]
     min_score: Optional[float]
+    source: str = "any"
 
     def to_query(self, uploads: list[Example] = ()) -> Query:
         return Query(
@@ -88,7 +91,7 @@ class SearchParams:
             examples=tuple(example_from_ref(ref, allow_paths=False) for ref in self.like) + tuple(uploads),
             filters=Filters(folder=self.folder or None, orientation=self.orientation or None,
                             min_width=self.min_width, min_height=self.min_height,
-                            formats=split_formats(self.format)),
+                            formats=split_formats(self.format), generated=parse_source(self.source)),
             limit=self.limit, offset=self.offset, include_all=self.all,
             min_relevance=self.min_relevance, min_score=self.min_score,
         )
@@ -112,6 +115,8 @@ def search_params(
     all: bool = Q(False, description="Disable the relevance cutoff."),
     min_relevance: Optional[float] = Q(None, ge=-100, le=100),
     min_score: Optional[float] = Q(None, ge=-1, le=1),
+    source: str = Q("any", pattern="^(any|library|generated)$",
+                    description="library: the library's own images only; generated: generated images only."),
 ) -> SearchParams:
     return SearchParams(q, minus, like, example, folder, orientation, min_width, min_height,
-                        format, limit, offset, all, min_relevance, min_score)
+                        format, limit, offset, all, min_relevance, min_score, source)

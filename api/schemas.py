@@ -22,6 +22,7 @@ class AssetOut(BaseModel):
     size_bytes: int
     thumbnail_url: str
     original_url: str
+    generated: bool = Field(False, description="Made by a generator (see provenance in the asset's detail).")
 
     @classmethod
     def of(cls, a: AssetRow) -> "AssetOut":
@@ -29,6 +30,7 @@ class AssetOut(BaseModel):
             id=a.id, path=a.path, name=a.name, folder=a.folder, width=a.width, height=a.height,
             format=a.format, orientation=a.orientation, size_bytes=a.size,
             thumbnail_url=f"/api/assets/{a.id}/thumbnail", original_url=f"/api/assets/{a.id}/original",
+            generated=a.generated,
         )
 
 
@@ -66,6 +68,8 @@ class AssetDetailOut(AssetOut):
     mtime_ns: int
     content_hash: str
     indexed_at: float
+    provenance: Optional[dict] = Field(None, description="How a generated image was made (prompt, negative "
+                                       "prompt, seed, steps, guidance, size, model, generator, brief id, time).")
 
 
 class ExampleOut(BaseModel):

@@ -21,8 +21,9 @@ def asset_detail(asset_id: AssetId, s: ServerState = Depends(state)) -> AssetDet
     asset = s.library.catalog.asset(asset_id)
     if asset is None:
         raise AssetNotFound(f"No asset with id {asset_id}.")
+    provenance = s.library.catalog.provenance(asset.hash) if asset.generated else None
     return AssetDetailOut(**AssetOut.of(asset).model_dump(), root=asset.root, mtime_ns=asset.mtime_ns,
-                          content_hash=asset.hash, indexed_at=asset.indexed_at)
+                          content_hash=asset.hash, indexed_at=asset.indexed_at, provenance=provenance)
 
 
 @router.get("/{asset_id}/similar", response_model=SearchOut, summary="More like this asset")
