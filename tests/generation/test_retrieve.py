@@ -1,0 +1,60 @@
+"""Retrieve: a brief's aspects as queries over the sample library, pooled by asset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generation.briefs import Brief
+from generation.retrieve import AVOID_WEIGHT, RetrieveSettings, brief_queries, retrieve
+from search.engine import Searcher
+from search.query import Filters, Part
+
+
+@pytest.fixture(scope="module")
+def searcher(sample_library, offline_encoder):
+    library, _ = sample_library
+    return Searcher(library, offline_encoder)
+
+
+def names(pool) -> list[str]:
+    return [Path(c.path).name for c in pool]
+
+
+def test_one_query_per_aspect_with_must_avoid_as_negative_parts():
+    brief = Brief(id="b", subject="Lisbon", selling_points=["trams", "fado"], tone="nostalgic",
+                  audience="couples", must_show=["a tram"], must_avoid=["cars"])
+    queries = brief_queries(brief, RetrieveSettings(per_query=5))
+    assert [(q.aspect, q.text) for q in queries] == [
+        ("subject", "Lisbon"), ("selling_point 1", "trams"), ("selling_point 2", "fado"),
+        ("tone", "nostalgic"), ("must_show 1", "a tram")]
+    for q in queries:
+        assert q.query.parts == (Part(q.text), Part("cars", -AVOID_WEIGHT))
+        assert q.query.limit == 5 and q.query.include_all
+
+
+def test_pool_is_deduplicated_and_remembers_which_aspects_found_each(searcher):
+    brief = Brief(id="b", subject="the Summer Palace in Beijing", selling_points=["a palace by the lake"],
+                  must_show=["espresso"])
+    pool = retrieve(searcher, brief, RetrieveSettings(per_query=3))
+    assert len(names(pool)) == len(set(names(pool))) <= 9
+    by_name = {Path(c.path).name: c for c in pool}
+    assert names(pool)[0] in ("chinese-temple-summer-palace.jpg", "cup-of-coffee-on-saucer.png")
+    assert {"subject", "selling_point 1"} <= set(by_name["chinese-temple-summer-palace.jpg"].found_by)
+    assert "must_show 1" in by_name["cup-of-coffee-on-saucer.png"].found_by
+
+
+def test_must_avoid_pushes_a_photo_down(searcher):
+    plain = retrieve(searcher, Brief(id="b", subject="a cat"), RetrieveSettings(per_query=18))
+    avoiding = retrieve(searcher, Brief(id="b", subject="a cat", must_avoid=["a cat", "a tabby cat"]),
+                        RetrieveSettings(per_query=18))
+    assert names(plain)[0] == "tabby-cat-chelsea.png"
+    assert names(avoiding).index("tabby-cat-chelsea.png") > 0
+
+
+def test_filters_apply_to_every_aspect_query(searcher, sample_library):
+    _, root = sample_library
+    settings = RetrieveSettings(per_query=18, filters=Filters(formats=("jpeg",)))
+    pool = retrieve(searcher, Brief(id="b", subject="a palace", selling_points=["coffee"]), settings)
+    assert pool and all(name.endswith(".jpg") for name in names(pool))
