@@ -4,7 +4,7 @@
 const PAGE = 40;
 const $ = (id) => document.getElementById(id);
 const state = {
-  q: "", examples: [], filters: { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), all: false },
+  q: "", examples: [], filters: { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false },
   results: [], offset: 0, hasMore: false, loading: false, requestId: 0, current: -1, status: null,
 };
 
@@ -42,6 +42,7 @@ function searchUrl(offset) {
   if (f.minw) p.set("min_width", f.minw);
   if (f.minh) p.set("min_height", f.minh);
   for (const fmt of f.formats) p.append("format", fmt);
+  if (f.source) p.set("source", f.source);
   if (f.all) p.set("all", "true");
   p.set("limit", PAGE); p.set("offset", offset);
   return `/api/search?${p}`;
@@ -103,6 +104,12 @@ function cardFor(hit, index) {
   badge.innerHTML = `<b></b>${hit.score.toFixed(3)} · ${hit.relevance.toFixed(1)}σ · ${a.width}×${a.height}`;
   badge.querySelector("b").textContent = a.name;
   card.append(img, badge);
+  if (a.generated) {
+    const flag = document.createElement("span");
+    flag.className = "gen-flag"; flag.textContent = "Generated";
+    flag.title = "Made by an image generator, not a photo from the library";
+    card.append(flag);
+  }
   card.onclick = () => openDetail(index);
   card.onfocus = () => { state.current = index; };
   return card;
@@ -123,7 +130,7 @@ function showError(error) {
 }
 function activeFilters() {
   const f = state.filters;
-  return f.folder || f.orientation || f.minw || f.minh || f.formats.size;
+  return f.folder || f.orientation || f.minw || f.minh || f.formats.size || f.source;
 }
 
 // --- examples (query by image) -----------------------------------------------------------------
@@ -166,16 +173,32 @@ function openDetail(index) {
   $("d-path").textContent = a.path;
   const rows = [["Dimensions", `${a.width} × ${a.height} (${a.orientation})`], ["Format", a.format],
     ["File size", formatBytes(a.size_bytes)], ["Folder", a.folder], ["Score", hit.score.toFixed(3)],
-    ["Relevance", `${hit.relevance.toFixed(1)}σ`], ["Asset id", a.id]];
-  $("d-meta").replaceChildren(...rows.flatMap(([k, v]) => {
-    const dt = document.createElement("dt"); dt.textContent = k;
-    const dd = document.createElement("dd"); dd.textContent = v;
-    return [dt, dd];
-  }));
+    ["Relevance", `${hit.relevance.toFixed(1)}σ`], ["Asset id", a.id],
+    ["Source", a.generated ? "Generated" : "Library"]];
+  $("d-meta").replaceChildren(...metaRows(rows));
+  if (a.generated) showProvenance(a.id);
   $("d-download").href = withToken(`${a.original_url}?download=true`);
   $("d-download").setAttribute("download", a.name);
   $("detail").hidden = false;
   $("d-similar").focus();
+}
+function metaRows(rows) {
+  return rows.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    return [dt, dd];
+  });
+}
+// How a generated image was made, from the asset's detail (search results carry only the flag).
+async function showProvenance(id) {
+  let made;
+  try { made = (await api(`/api/assets/${id}`)).provenance; } catch (_) { return; }
+  const shown = state.results[state.current];
+  if (!made || $("detail").hidden || !shown || shown.asset.id !== id) return;
+  const rows = [["Prompt", made.prompt], ["Negative prompt", made.negative_prompt], ["Seed", made.seed],
+    ["Steps", made.steps], ["Guidance", made.guidance], ["Model", made.model], ["Generator", made.generator],
+    ["Brief", made.brief_id], ["Generated at", new Date(made.created_at * 1000).toLocaleString()]];
+  $("d-meta").append(...metaRows(rows.filter(([, v]) => v !== null && v !== undefined && v !== "")));
 }
 function closeDetail() {
   $("detail").hidden = true;
@@ -242,13 +265,33 @@ function bindFilters() {
   const number = (el, key) => { el.onchange = () => { f[key] = el.value; runSearch(); }; };
   number($("f-minw"), "minw"); number($("f-minh"), "minh");
   $("f-all").onchange = (e) => { f.all = e.target.checked; runSearch(); };
+  const source = sourceFilter();
+  source.onclick = (e) => {
+    if (!e.target.dataset || e.target.dataset.value === undefined) return;
+    f.source = e.target.dataset.value;
+    for (const b of source.children) b.classList.toggle("on", b === e.target);
+    runSearch();
+  };
   $("f-reset").onclick = () => {
-    Object.assign(f, { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), all: false });
+    Object.assign(f, { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false });
+    for (const b of source.children) b.classList.toggle("on", b.dataset.value === "");
     $("f-folder").value = ""; $("f-minw").value = ""; $("f-minh").value = ""; $("f-all").checked = false;
     for (const b of $("f-orientation").children) b.classList.toggle("on", b.dataset.value === "");
     for (const b of $("f-format").children) b.classList.remove("on");
     runSearch();
   };
+}
+
+// Library photos, generated images, or both: a segmented control like Orientation, after it.
+function sourceFilter() {
+  const fieldset = document.createElement("fieldset");
+  fieldset.className = "field";
+  fieldset.innerHTML = `<legend>Source</legend><div class="segmented three" id="f-source">
+    <button type="button" data-value="" class="on">Any</button>
+    <button type="button" data-value="library">Library</button>
+    <button type="button" data-value="generated">Generated</button></div>`;
+  $("f-orientation").closest("fieldset").after(fieldset);
+  return $("f-source");
 }
 
 async function loadStatus() {
