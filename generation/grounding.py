@@ -17,8 +17,8 @@ while "how far does this element stand out from everything else one could say ab
 picture" is comparable across both. It is the same construction as search's relevance, turned
 around (one image, many texts instead of one text, many images), and the same 3.0 cutoff.
 
-How 3.0 was chosen: on ``sample_assets/photos`` with the offline model, 31 references true of
-their photo (cat, coffee, palace, rocket, tie, camera, flowers, horse, clock, coins...) against
+How 3.0 was chosen (``python -m benchmarks.grounding_threshold``, BENCHMARKS.md "Grounding
+cutoff"): on ``sample_assets/photos`` with the offline model, 31 references true of their photo (cat, coffee, palace, rocket, tie, camera, flowers, horse, clock, coins...) against
 671 taken from the other photos or from travel copy (beach, sea, mountains, sunset...):
 
 =========  ===================  ====================
