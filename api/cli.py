@@ -23,6 +23,7 @@ from indexer.library import Library
 from indexer.pipeline import IndexRun, RunStats, reembed, resolve_roots
 from indexer.settings import IndexSettings
 from search.engine import Searcher
+from search.status import library_status
 from search.query import Filters, Query, example_from_ref, parse_source, parse_text, split_formats
 
 app = typer.Typer(
@@ -261,24 +262,10 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show what a library holds: roots, counts, model, index and the last run."""
-    from indexer.vectors import newest_index_file
-
     lib = Library.open(_library_path(library), readonly=True)
-    catalog = lib.catalog
-    newest = newest_index_file(lib.vectors_dir)
-    info = {
-        "library": str(lib.path),
-        "roots": catalog.roots(),
-        "assets": catalog.asset_count(),
-        "failed": catalog.failure_count(),
-        "model": lib.model_id,
-        "dim": int(catalog.get_meta("dim", "0")),
-        "index_type": catalog.get_meta("index_type", "none yet"),
-        "index_generation": newest[1] if newest else None,
-        "catalog_generation": catalog.generation,
-        "formats": catalog.formats(),
-        "last_run": catalog.last_run(),
-    }
+    status_ = library_status(lib)
+    info = status_.as_dict()
+    info.pop("folders")
     if as_json:
         out.print_json(data=info)
         return
@@ -287,7 +274,7 @@ def status(
     if run:
         when = datetime.fromtimestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
         run_line = f"{when}, {run['status']}, {run['stats'].get('embedded', 0)} embedded, {run['stats'].get('failed', 0)} failed"
-    fresh = "up to date" if info["index_generation"] == info["catalog_generation"] else "catching up from catalog"
+    fresh = "up to date" if status_.index_fresh else "catching up from catalog"
     for label, value in (
         ("library", info["library"]), ("roots", ", ".join(info["roots"]) or "none"),
         ("assets", info["assets"]), ("failed", info["failed"]), ("model", info["model"]),

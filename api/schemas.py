@@ -82,9 +82,14 @@ class StatusOut(BaseModel):
     assets: int
     failed: int
     model: Optional[str]
+    dim: int
+    index_type: str
+    index_generation: Optional[int]
+    catalog_generation: int
     formats: dict[str, int]
     folders: list[str]
-    generation: int
+    last_run: Optional[dict] = Field(description="The last index run; a killed one reads 'interrupted'.")
+    generation: int = Field(description="Same as catalog_generation (kept for older clients).")
     read_only: bool
 
 

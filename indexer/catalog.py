@@ -20,8 +20,10 @@ writer never leaves the catalog unreadable.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -29,7 +31,20 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import sqlite_utils
 
-from indexer.errors import LibraryNotFound
+from indexer.errors import LibraryNotFound, LibraryReadOnly
+
+# PRAGMA application_id of every Scout catalog ("SCOT"): how Scout tells its own file from
+# another program's SQLite database before touching it. Catalogs from before it was set are
+# recognised by their tables.
+APPLICATION_ID = 0x53434F54
+_SCOUT_TABLES = frozenset({"meta", "roots", "contents", "assets", "runs"})
+
+
+def _read_only_storage(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False
 
 def _migration_1(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
@@ -210,16 +225,19 @@ class Catalog:
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        if readonly and not self.path.exists():
+            raise LibraryNotFound(f"No catalog at {self.path}.")
+        version, immutable = self._inspect()
         if readonly:
-            if not self.path.exists():
-                raise LibraryNotFound(f"No catalog at {self.path}.")
-            if self._version_on_disk() < len(MIGRATIONS):
-                # A library from an older Scout: upgrade it once (migrations are small and
-                # transactional), then read it like any other.
+            if version == 0:
+                raise LibraryNotFound(f"{self.path} is an empty catalog: nothing was indexed into it.",
+                                      hint="Run `scout index FOLDER --library DIR` first.")
+            if version < len(MIGRATIONS) and not immutable:
+                # A library from an older Scout: upgrade its schema once (migrations are small
+                # and transactional), then read it like any other.
                 Catalog(self.path).close()
-            conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
-            )
+            flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+            conn = sqlite3.connect(f"{self.path.absolute().as_uri()}?{flags}", uri=True, check_same_thread=False)
         else:
             conn = sqlite3.connect(str(self.path), check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
@@ -227,18 +245,61 @@ class Catalog:
         if not readonly:
             try:
                 self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "readonly" in str(exc) or _read_only_storage(self.path.parent):
+                    raise LibraryReadOnly(
+                        f"The library at {self.path.parent} is on read-only storage ({exc}).",
+                        hint="Searching works read-only (scout search / serve); to index, copy the "
+                        "library folder to writable storage.") from None
+                raise self._unreadable(exc) from None
             except sqlite3.DatabaseError as exc:
                 conn.close()
                 raise self._unreadable(exc) from None
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
 
-    def _version_on_disk(self) -> int:
-        try:
-            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as conn:
-                return conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise self._unreadable(exc) from None
+    def _inspect(self) -> tuple[int, bool]:
+        """(schema version, open immutable?) of the file, refusing anything not a Scout catalog.
+
+        Looked at read-only, so another program's database is never touched: no WAL switch, no
+        tables added. A catalog on read-only media whose WAL index cannot be created is opened
+        ``immutable`` (nothing can be writing to it there).
+        """
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return 0, False
+        immutable = False
+        while True:
+            flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+            try:
+                with closing(sqlite3.connect(f"{self.path.absolute().as_uri()}?{flags}", uri=True)) as conn:
+                    version, app_id = (conn.execute(f"PRAGMA {p}").fetchone()[0]
+                                       for p in ("user_version", "application_id"))
+                    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                break
+            except sqlite3.OperationalError as exc:
+                if immutable or not _read_only_storage(self.path.parent):
+                    raise self._unreadable(exc) from None
+                if Path(f"{self.path}-wal").is_file() and Path(f"{self.path}-wal").stat().st_size:
+                    raise LibraryNotFound(
+                        f"{self.path} is on read-only storage with unfinished writes in its -wal file.",
+                        hint="Copy the library to writable storage once (Scout folds the -wal file in), "
+                        "or copy it again after the index run that wrote it has finished.") from None
+                immutable = True
+            except sqlite3.DatabaseError as exc:
+                raise self._unreadable(exc) from None
+        ours = app_id == APPLICATION_ID or (app_id == 0 and version >= 1 and _SCOUT_TABLES <= tables)
+        if not ours and (version or app_id or tables):
+            listed = ", ".join(sorted(tables)[:6]) or "none"
+            raise LibraryNotFound(
+                f"{self.path} is not a Scout catalog (SQLite application id {app_id}, schema version "
+                f"{version}, tables: {listed}); it belongs to another program and was left untouched.",
+                hint="Point --library at a Scout library folder, or at a new folder to create one.")
+        if version > len(MIGRATIONS):
+            raise LibraryNotFound(
+                f"{self.path} was written by a newer Scout (schema {version}; this one knows up to "
+                f"{len(MIGRATIONS)}).", hint="Upgrade Scout to open this library.")
+        return version, immutable
 
     def _unreadable(self, exc: sqlite3.DatabaseError) -> LibraryNotFound:
         return LibraryNotFound(
@@ -255,6 +316,8 @@ class Catalog:
             with self.db.atomic():
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
+        if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     # -- meta ---------------------------------------------------------------------------------
 

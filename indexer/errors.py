@@ -28,6 +28,10 @@ class LibraryNotFound(ScoutError):
     """The library directory does not exist or holds no catalog."""
 
 
+class LibraryReadOnly(ConfigError):
+    """The library folder is on storage Scout cannot write (a read-only mount, a file in the way)."""
+
+
 class LibraryBusy(ScoutError):
     """Another process holds the library's writer lock (an index run is in progress)."""
 

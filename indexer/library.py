@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Iterator
 
 from indexer.catalog import Catalog
-from indexer.errors import LibraryBusy, LibraryNotFound, ModelMismatch
+from indexer.errors import LibraryBusy, LibraryNotFound, LibraryReadOnly, ModelMismatch
 
 CATALOG_FILE = "catalog.db"
+
+
+def _refuse_non_folder(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise LibraryNotFound(f"{path} is a file, not a library folder.",
+                              hint="--library (or $SCOUT_LIBRARY) names a folder; Scout creates it if missing.")
 
 
 class Library:
@@ -28,14 +34,21 @@ class Library:
     @classmethod
     def create_or_open(cls, path: Path) -> "Library":
         path = Path(path).expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        _refuse_non_folder(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryReadOnly(f"Cannot create the library folder {path}: {exc.strerror}.",
+                                  hint="Choose a writable folder with --library or $SCOUT_LIBRARY.") from None
+        catalog = Catalog(path / CATALOG_FILE)  # first: it refuses a folder that is not Scout's
         (path / "vectors").mkdir(exist_ok=True)
         (path / "thumbs").mkdir(exist_ok=True)
-        return cls(path, Catalog(path / CATALOG_FILE))
+        return cls(path, catalog)
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> "Library":
         path = Path(path).expanduser().resolve()
+        _refuse_non_folder(path)
         if not (path / CATALOG_FILE).is_file():
             raise LibraryNotFound(
                 f"No Scout library at {path}.",
@@ -73,10 +86,38 @@ class Library:
                 f"{self.path}`, or leave --model out to use {stored!r}.",
             )
 
+    def last_run(self) -> dict | None:
+        """The catalog's last run, with a run whose writer died (kill -9, power loss) reported as
+        ``interrupted`` rather than forever ``running``: the lock file names the last writer's
+        process, and a run is only running while that process lives."""
+        run = self.catalog.last_run()
+        if run and run["status"] == "running" and not self._writer_alive():
+            run["status"] = "interrupted"
+        return run
+
+    def _writer_alive(self) -> bool:
+        try:
+            pid = int((self.path / ".lock").read_text().strip() or 0)
+        except (OSError, ValueError):
+            return False
+        if pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
         """One writer at a time; readers never need the lock (SQLite WAL + atomic renames)."""
-        lock_file = open(self.path / ".lock", "a+")
+        try:
+            lock_file = open(self.path / ".lock", "a+")
+        except OSError as exc:
+            raise LibraryReadOnly(f"Cannot write in the library folder {self.path}: {exc.strerror}.",
+                                  hint="Searching works read-only; to index, use a writable library folder.") from None
         try:
             try:
                 fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)

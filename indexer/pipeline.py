@@ -223,12 +223,12 @@ class IndexRun:
         return RunResult(run_id, status, self.stats, self.encoder.model_id)
 
     def _changed_files(self, root: str, known: dict[str, KnownFile], seen: set[str]) -> Iterator[FileWrite]:
-        for item in walk(Path(root)):
+        for item in walk(Path(root), allowed=self.catalog.roots()):
             if isinstance(item, ScanProblem):
                 seen.add(item.path)
                 self.stats.found += 1
                 self._record_failure(FileWrite(item.path, root, -1, -1),
-                                     DecodeError(item.reason, item.message))
+                                     DecodeError(item.reason, item.message, hint=item.hint))
                 continue
             assert isinstance(item, ScannedFile)
             seen.add(item.path)

@@ -39,16 +39,30 @@ class ScannedFile:
 
 @dataclass(frozen=True)
 class ScanProblem:
-    """A path the walk could not stat or enter (broken link, permission denied)."""
+    """A path the walk could not stat or enter (broken link, permission denied, a link leading
+    out of the library's folders)."""
 
     path: str
     reason: str
     message: str
+    hint: str | None = None
 
 
-def walk(root: Path) -> Iterator[ScannedFile | ScanProblem]:
-    """Yield every regular file below ``root`` once, depth first, in a stable order."""
+def inside(path: str, folders: list[str]) -> bool:
+    """Whether ``path`` (already real) lies in one of ``folders`` (already real)."""
+    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
+def walk(root: Path, allowed: list[str] | None = None) -> Iterator[ScannedFile | ScanProblem]:
+    """Yield every regular file below ``root`` once, depth first, in a stable order.
+
+    One rule for links, the same the server applies when it serves files: a file belongs to the
+    library only if its real path lies inside one of the library's folders (``allowed``, real
+    paths; default: ``root``). A symbolic link leading elsewhere is reported, not followed, since
+    its file could never be shown or downloaded.
+    """
     root = Path(root)
+    allowed = [os.path.realpath(f) for f in (allowed or [root])]
     seen_dirs: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -70,6 +84,14 @@ def walk(root: Path) -> Iterator[ScannedFile | ScanProblem]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if os.path.exists(target) and not inside(target, allowed):
+                    yield ScanProblem(entry.path, "outside_roots",
+                                      f"Symbolic link leads outside the library's folders (to {target}).",
+                                      f"Index the target folder too (scout index {os.path.dirname(target)}) "
+                                      "or copy the file into the library.")
+                    continue
             try:
                 if entry.is_dir(follow_symlinks=True):
                     subdirs.append(Path(entry.path))

@@ -12,21 +12,28 @@ from indexer.catalog import AssetRow
 from indexer.decode import decode_image
 from indexer.errors import AccessDenied, AssetNotFound, DecodeError
 from indexer.library import Library
+from indexer.scan import inside
 
 
-def original_path(library: Library, asset_id: int) -> tuple[AssetRow, Path]:
-    """The file behind an asset id, refused if it (or a symlink on its way) leads out of the roots.
+def _confined(library: Library, asset_id: int) -> tuple[AssetRow, Path]:
+    """An asset and its real path, refused if that path (through any link) leaves the roots.
 
-    Assets are addressed by id only, so no request path ever becomes a file path; this check
-    guards against catalog rows that point through links placed after indexing.
+    The one rule for every byte served from an asset (original, preview, thumbnail), the same
+    the index run applies to links: assets are addressed by id only, so no request path ever
+    becomes a file path, and this guards against links placed after indexing.
     """
     asset = library.catalog.asset(asset_id)
     if asset is None:
         raise AssetNotFound(f"No asset with id {asset_id}.")
-    real = Path(os.path.realpath(asset.path))
-    roots = [Path(os.path.realpath(r)) for r in library.catalog.roots()]
-    if not any(real == root or root in real.parents for root in roots):
+    real = os.path.realpath(asset.path)
+    if not inside(real, [os.path.realpath(r) for r in library.catalog.roots()]):
         raise AccessDenied(f"Asset {asset_id} resolves outside the library's folders.")
+    return asset, Path(real)
+
+
+def original_path(library: Library, asset_id: int) -> tuple[AssetRow, Path]:
+    """The file behind an asset id, confined to the library's roots."""
+    asset, real = _confined(library, asset_id)
     if not real.is_file():
         raise AssetNotFound(f"Asset {asset_id}'s file is gone from disk ({asset.path}).",
                             hint="Run `scout index` again to drop it from the library.")
@@ -35,9 +42,7 @@ def original_path(library: Library, asset_id: int) -> tuple[AssetRow, Path]:
 
 def thumbnail(library: Library, asset_id: int, size: int = 320) -> tuple[bytes | Path, str]:
     """The stored thumbnail, or one made on the spot (not saved: the server never writes)."""
-    asset = library.catalog.asset(asset_id)
-    if asset is None:
-        raise AssetNotFound(f"No asset with id {asset_id}.")
+    asset, _ = _confined(library, asset_id)
     stored = library.thumbnail_path(asset.hash)
     if stored.is_file():
         return stored, "image/webp"

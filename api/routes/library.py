@@ -6,6 +6,7 @@ from api.deps import ServerState, require_read_token, require_write_token, state
 from api.schemas import IndexJobIn, IndexJobOut, StatusOut
 from indexer.errors import AssetNotFound
 from indexer.jobs import Job
+from search.status import library_status
 
 router = APIRouter(prefix="/api", tags=["library"])
 
@@ -14,12 +15,8 @@ router = APIRouter(prefix="/api", tags=["library"])
             summary="What the library holds")
 def status(s: ServerState = Depends(state)) -> StatusOut:
     s.searcher.refresh()
-    catalog = s.library.catalog
-    return StatusOut(
-        library=str(s.library.path), roots=catalog.roots(), assets=catalog.asset_count(),
-        failed=catalog.failure_count(), model=s.library.model_id, formats=catalog.formats(),
-        folders=catalog.folders(), generation=catalog.generation, read_only=True,
-    )
+    info = library_status(s.library)
+    return StatusOut(**info.as_dict(), generation=info.catalog_generation, read_only=True)
 
 
 def _job_out(job: Job) -> IndexJobOut:

@@ -124,19 +124,28 @@ def test_traversal_attempts_never_read_outside(live, path):
     assert b"root:" not in response.content
 
 
-def test_symlink_pointing_out_of_the_roots_is_refused(tmp_path, offline_encoder):
+def test_one_rule_for_links_out_of_the_roots(tmp_path, offline_encoder):
+    """A link leading outside the library's folders is not indexed (reported instead); a file
+    swapped for such a link after indexing is refused for original, preview and thumbnail alike."""
     root = tmp_path / "root"
     root.mkdir()
     outside = tmp_path / "outside.jpg"
     outside.write_bytes((SAMPLE_PHOTOS / "pink-flower-closeup.jpg").read_bytes())
     os.symlink(outside, root / "link.jpg")
-    library, _ = index_folder(tmp_path / "lib", [root], offline_encoder)
+    (root / "flower.jpg").write_bytes((SAMPLE_PHOTOS / "pink-flower-closeup.jpg").read_bytes())
+    library, result = index_folder(tmp_path / "lib", [root], offline_encoder)
+    failures = {Path(f.path).name: f for f in library.catalog.failures()}
+    assert failures["link.jpg"].reason == "outside_roots" and "scout index" in failures["link.jpg"].hint
+    assert result.stats.embedded == 1
     library.close()
+    (root / "flower.jpg").unlink()
+    os.symlink(outside, root / "flower.jpg")  # swapped after indexing
     with serve(tmp_path / "lib", offline_encoder) as server:
         client = server.client()
         asset_id = client.get("/api/search", params={"q": "flower", "all": True}).json()["results"][0]["asset"]["id"]
-        response = client.get(f"/api/assets/{asset_id}/original")
-        assert response.status_code == 403 and "outside" in response.json()["error"]
+        for suffix in ("original", "preview", "thumbnail"):
+            response = client.get(f"/api/assets/{asset_id}/{suffix}")
+            assert response.status_code == 403 and "outside" in response.json()["error"], suffix
 
 
 @pytest.mark.parametrize("params", [{"limit": 5000}, {"limit": 0}, {"offset": -1}, {"offset": 10**9},
