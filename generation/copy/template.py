@@ -17,6 +17,7 @@ translation is avoided when another visible element has one, else used in Englis
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -127,10 +128,10 @@ class TemplateWriter:
             # Later rounds (n > 3) move on to the next element so repeats still differ.
             element = elements[(i // len(ANGLES) + (1 if angle == "mood" and len(elements) > 1 else 0))
                                % len(elements)] if elements else None
-            variants.append(self._variant(brief, facts, language, angle, element, colour, limits, common_flags))
+            variants.append(self._variant(brief, language, angle, element, colour, limits, common_flags))
         return variants
 
-    def _variant(self, brief: "Brief", facts: ImageFacts, language: str, angle: str, element: _Element | None,
+    def _variant(self, brief: "Brief", language: str, angle: str, element: _Element | None,
                  colour: _Element | None, limits: CopyLimits, common_flags: list[str]) -> CopyVariant:
         headlines, bodies, ctas = PHRASES[language][angle]
         point = (brief.selling_points[0] if brief.selling_points else brief.subject).strip().rstrip(".")
@@ -146,8 +147,9 @@ class TemplateWriter:
         headline = _fit(headlines, slots, limits.headline, "headline", shortened)
         body = _fit(bodies, slots, limits.body, "body", shortened)
         cta = _fit(ctas, slots, limits.cta, "cta", shortened)
-        text = f"{headline} {body}".lower()
-        references = [e.key for e in (element, colour) if e is not None and e.word.lower() in text]
+        text = f"{headline} {body}"
+        references = [e.key for e in (element, colour)
+                      if e is not None and re.search(rf"\b{re.escape(e.word)}\b", text, re.IGNORECASE)]
         flags = list(common_flags)
         flags += [f"shortened: no {field} phrasing fits; cut at a word boundary" for field in shortened]
         if element is not None and not element.translated and element.key in references:
