@@ -67,6 +67,9 @@ def _decode_pillow(source: BinaryIO, fmt: str | None, *, max_pixels: int, target
                 image = Image.open(source)
             except Image.DecompressionBombError:
                 image = _open_past_pillows_limit(source)
+    except Image.DecompressionBombError as exc:  # e.g. a GIF frame placed far outside its canvas
+        raise DecodeError("too_large", f"Image declares an absurd size ({exc}).",
+                          hint="The file is damaged or hostile; re-export it from the source.") from None
     except UnidentifiedImageError:
         raise DecodeError(
             "not_an_image",
@@ -122,6 +125,9 @@ def _finish(image: Image.Image, *, max_pixels: int, target: int) -> DecodedImage
         image.draft("RGB", (target // 2, target // 2))
     try:
         image.load()
+    except Image.DecompressionBombError as exc:
+        raise DecodeError("too_large", f"Image declares an absurd size ({exc}).",
+                          hint="The file is damaged or hostile; re-export it from the source.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         text = str(exc)
         if "truncated" in text or "broken data stream" in text or isinstance(exc, EOFError):
