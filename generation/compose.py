@@ -121,10 +121,25 @@ class Typeface:
     def font(self, size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
         return _load_font(str(self.bold if bold else self.regular), size)
 
+    def missing_glyphs(self, text: str) -> str:
+        """The characters of ``text`` this typeface cannot draw (they would show as empty boxes):
+        DejaVu covers Latin, Greek, Cyrillic, Hebrew and Arabic, not CJK or emoji."""
+        return "".join(sorted({c for c in text if not c.isspace() and not _has_glyph(str(self.bold), c)}))
+
 
 @functools.lru_cache(maxsize=256)
 def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_glyph(path: str, char: str) -> bool:
+    """Whether the font draws ``char`` as something other than its "missing" glyph (.notdef),
+    which is what FreeType substitutes for a code point the font lacks (U+10FFFD is never in it)."""
+    def drawn(c: str) -> tuple:
+        mask = _load_font(path, 24).getmask(c)
+        return mask.size, bytes(mask)
+    return drawn(char) != drawn("\U0010FFFD")
 
 
 # --- focus and crop -------------------------------------------------------------------------
@@ -560,7 +575,11 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
     with_body = fmt.shows_body if include_body is None else include_body
     blocks = _layout(copy, fmt, safe, typeface, with_body)
     block, colour, scrims = _place(canvas, blocks, subject)
-    return _draw(canvas, fmt, block, colour, scrims, safe, crop, focus)
+    rendered = _draw(canvas, fmt, block, colour, scrims, safe, crop, focus)
+    missing = typeface.missing_glyphs(" ".join(box.text for box in rendered.text_boxes))
+    if missing:
+        rendered.notes.append(f"the font has no glyphs for {missing!r}; pass a font that covers the language")
+    return rendered
 
 
 def _rgb(image: Image.Image) -> Image.Image:

@@ -211,6 +211,15 @@ def test_a_custom_font_file_is_used_and_a_bad_one_is_a_clear_error(tmp_path):
         render(Image.new("RGB", (900, 900), "white"), "1080x1080", COPY, font=bad)
 
 
+def test_text_the_font_cannot_draw_is_noted_for_the_reviewer():
+    greek = render(Image.new("RGB", (900, 900), "black"), "1080x1080",
+                   CopyVariant(headline="Καλοκαίρι στη θάλασσα", body="", cta="Κράτηση"))
+    assert greek.notes == []
+    japanese = render(Image.new("RGB", (900, 900), "black"), "1080x1080",
+                      CopyVariant(headline="夏の海 Summer sea", body="", cta="Book"))
+    assert len(japanese.notes) == 1 and "'の夏海'" in japanese.notes[0]
+
+
 def test_bad_inputs_are_clear_errors(tmp_path):
     image = Image.new("RGB", (100, 100), "white")
     with pytest.raises(ConfigError, match="no headline"):
