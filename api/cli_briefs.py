@@ -13,10 +13,10 @@ from rich.table import Table
 from api.cli_common import DeviceOpt, LibraryOpt, ThreadsOpt, encoder_options, err, handles_errors, library_path, out
 from api.wiring import encoder_for_search, open_for_search
 from generation.align import ALIGNERS, AlignSettings, load_aligner
-from generation.align.threshold import ReuseThreshold, load_threshold_file, reuse_threshold
+from generation.align.threshold import ReuseThreshold, load_threshold_file
 from generation.briefs import BriefBatch, load_briefs
 from generation.openai_api import EndpointSettings
-from generation.run import BatchResult, BriefProgress, BriefRun, LibraryImageMaker, default_stages
+from generation.run import BatchResult, BriefProgress, LibraryImageMaker, brief_run
 from indexer.errors import ConfigError, ScoutError
 from indexer.library import Library
 from search.engine import Searcher
@@ -121,11 +121,10 @@ def run(
     encoder = encoder_for_search(lib, options)
     searcher = Searcher(lib, encoder)
     align_settings = AlignSettings(endpoint=_vlm_endpoint(vlm_base_url, vlm_model) if aligner == "vlm" else None)
-    the_aligner = load_aligner(aligner, searcher, align_settings)
     override = load_threshold_file(threshold_file) if threshold_file else None
-    if reuse_threshold_value is not None:
-        override = ReuseThreshold(reuse_threshold_value, the_aligner.model_id, "--reuse-threshold")
-    threshold = reuse_threshold(the_aligner.model_id, override)
+    if reuse_threshold_value is not None:  # in the scale of the aligner chosen: valid for its model
+        model_id = load_aligner(aligner, searcher, align_settings).model_id
+        override = ReuseThreshold(reuse_threshold_value, model_id, "--reuse-threshold")
     maker, writer = None, None
     if generator != "none":
         from generation.generate import GeneratorOptions, load_generator
@@ -137,9 +136,8 @@ def run(
     target = out_dir or Path("brief-runs") / briefs.stem
     try:
         with _BriefProgressView(len(batch.briefs)) as view:
-            stages = default_stages(searcher, the_aligner, threshold, maker, copy=copy)
-            runner = BriefRun(stages, target, aligner=the_aligner, threshold=threshold,
-                              generator=None if maker is None else generator, progress=view)
+            runner = brief_run(searcher, target, aligner=aligner, align_settings=align_settings, threshold=override,
+                               maker=maker, copy=copy, progress=view)
             result = runner.run(batch.briefs, batch.errors)
     finally:
         if writer is not None:

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
-from generation.align import Aligner, Alignment, CandidateImage
-from generation.align.threshold import ReuseThreshold
+from generation.align import Aligner, Alignment, AlignSettings, CandidateImage, load_aligner
+from generation.align.threshold import ReuseThreshold, reuse_threshold
 from generation.briefs import Brief, BriefError, generation_prompt
 from generation.generate import GenerationRequest, Generator, generate_into_library
 from generation.manifest import MANIFEST, SCHEMA_VERSION, SUMMARY, read_manifest, write_json
@@ -65,7 +65,7 @@ class LibraryImageMaker:
 
     def __init__(self, generator: Generator, library: Library, encoder: Encoder):
         self.generator, self.library, self.encoder = generator, library, encoder
-        self.name = generator.name
+        self.name = f"{generator.name}:{generator.model_id}"  # in the run key: another model redoes briefs
 
     def make(self, brief: Brief, prompt: str, negative_prompt: str, n: int, seed: int,
              size: tuple[int, int]) -> list[GeneratedFile]:
@@ -256,6 +256,17 @@ def default_stages(searcher: Searcher, aligner: Aligner, threshold: ReuseThresho
                    retrieve_settings: RetrieveSettings | None = None) -> list[Stage]:
     return [RetrieveStage(searcher, retrieve_settings), AlignStage(aligner),
             DecideStage(aligner, threshold, maker), FilesStage(copy=copy)]
+
+
+def brief_run(searcher: Searcher, out_dir: Path, *, aligner: str = "clip", align_settings: AlignSettings | None = None,
+              threshold: ReuseThreshold | None = None, maker: ImageMaker | None = None, copy: bool = False,
+              progress: Callable[[BriefProgress], None] | None = None) -> "BriefRun":
+    """The standard run, wired from names and settings (what the CLI and HTTP jobs use).
+    ``threshold`` overrides the built-in one for the aligner's model (refused for another model)."""
+    the_aligner = load_aligner(aligner, searcher, align_settings)
+    chosen = reuse_threshold(the_aligner.model_id, threshold)
+    return BriefRun(default_stages(searcher, the_aligner, chosen, maker, copy=copy), out_dir, aligner=the_aligner,
+                    threshold=chosen, generator=None if maker is None else maker.name, progress=progress)
 
 
 class BriefRun:

@@ -1,16 +1,23 @@
-"""Index runs started from the HTTP API: one at a time, in a background thread, pollable.
+"""Background jobs started from the HTTP API: index runs, brief batches, whatever comes next.
 
-The job opens its own writable Library (the server's is read-only) and its own encoder handle
-(the same loaded model object is shared; inference is thread-safe). Progress is a copy of the
-run's RunStats, refreshed by the pipeline's progress callback.
+A job is a callable run in its own thread, reporting progress through a callback; the runner keeps
+a pollable copy of that progress, the job's result and its error. Jobs that write to the library
+(index runs, brief batches that generate images) run one at a time per library; read-only jobs run
+alongside. Across processes the library's writer lock still applies (a job then fails with
+``LibraryBusy``).
+
+An index job opens its own writable Library (the server's is read-only) and shares the server's
+loaded encoder (inference is thread-safe). Its progress is a copy of the run's RunStats.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Callable
 
 from indexer.encoders.base import Encoder
 from indexer.errors import LibraryBusy, ScoutError
@@ -18,14 +25,30 @@ from indexer.library import Library
 from indexer.pipeline import IndexRun, RunStats
 from indexer.settings import IndexSettings
 
+Report = Callable[[Any], None]
+# The work of a job: given a progress callback, do it and return (final status, result).
+Work = Callable[[Report], tuple[str, Any]]
+
 
 @dataclass
 class Job:
     id: str
-    paths: list[str]
-    status: str = "queued"
-    stats: RunStats = field(default_factory=RunStats)
+    kind: str = "index"  # "index", "briefs", ...
+    status: str = "queued"  # queued, running, then the work's own final status, or failed
+    progress: Any = None  # the latest value the work reported (RunStats for index jobs)
+    result: Any = None
     error: str | None = None
+    writes: bool = True
+    paths: list[str] = field(default_factory=list)  # index jobs: the folders indexed
+
+    @property
+    def stats(self) -> RunStats:
+        """An index job's counters (empty before the first report)."""
+        return self.progress if isinstance(self.progress, RunStats) else RunStats()
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
 
 
 class JobRunner:
@@ -34,48 +57,65 @@ class JobRunner:
         self.encoder = encoder
         self.settings = settings or IndexSettings()
         self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()  # start() submits while holding it
+
+    def submit(self, kind: str, work: Work, *, writes: bool, job_id: str | None = None) -> Job:
+        """Start ``work`` in a background thread; refused while another writing job runs."""
+        with self._lock:
+            if writes and any(j.writes and j.active for j in self._jobs.values()):
+                raise LibraryBusy("A job that writes to this library is already running.",
+                                  hint="Poll its status until it finishes, then try again.")
+            job = Job(job_id or uuid.uuid4().hex[:12], kind, writes=writes)
+            self._jobs[job.id] = job
+            threading.Thread(target=self._run, args=(job, work), daemon=True, name=f"{kind}-job-{job.id}").start()
+            return job
 
     def start(self, paths: list[str]) -> Job:
-        with self._lock:
-            if self._thread and self._thread.is_alive():
-                raise LibraryBusy("An index job is already running.",
-                                  hint="Poll GET /api/index-jobs/{id} until it finishes.")
-            job = Job(uuid.uuid4().hex[:12], paths)
-            self._jobs[job.id] = job
-            self._thread = threading.Thread(target=self._run, args=(job,), daemon=True,
-                                            name=f"index-job-{job.id}")
-            self._thread.start()
-            return job
+        """An index run over ``paths`` (default: the library's roots)."""
+        holder: dict[str, Job] = {}
+
+        def work(report: Report) -> tuple[str, Any]:
+            library = Library.create_or_open(self.library_path)
+            try:
+                folders = [Path(p) for p in paths] or [Path(r) for r in library.catalog.roots()]
+                with self._lock:
+                    holder["job"].paths = [str(p) for p in folders]
+                result = IndexRun(library, self.encoder, self.settings, progress=report).run(folders)
+                report(result.stats)
+                return result.status, None
+            finally:
+                library.close()
+
+        with self._lock:  # the job must not report before the holder knows it
+            job = self.submit("index", work, writes=True)
+            job.paths = list(paths)
+            holder["job"] = job
+        return job
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             job = self._jobs.get(job_id)
-            return None if job is None else replace(job, stats=replace(job.stats))
+            return None if job is None else replace(job, progress=copy.copy(job.progress))
 
-    def _progress(self, job: Job, stats: RunStats) -> None:
+    def jobs(self, kind: str | None = None) -> list[Job]:
         with self._lock:
-            job.stats = replace(stats)
+            return [replace(j, progress=copy.copy(j.progress)) for j in self._jobs.values()
+                    if kind is None or j.kind == kind]
 
-    def _run(self, job: Job) -> None:
-        library = None
+    def _report(self, job: Job, progress: Any) -> None:
+        with self._lock:
+            job.progress = copy.copy(progress)
+
+    def _run(self, job: Job, work: Work) -> None:
+        with self._lock:
+            job.status = "running"
         try:
-            library = Library.create_or_open(self.library_path)
-            paths = [Path(p) for p in job.paths] or [Path(r) for r in library.catalog.roots()]
-            job.paths = [str(p) for p in paths]
+            status, result = work(lambda progress: self._report(job, progress))
             with self._lock:
-                job.status = "running"
-            result = IndexRun(library, self.encoder, self.settings,
-                              progress=lambda s: self._progress(job, s)).run(paths)
-            with self._lock:
-                job.stats, job.status = replace(result.stats), result.status
+                job.status, job.result = status, result
         except ScoutError as exc:
             with self._lock:
                 job.status, job.error = "failed", str(exc)
         except Exception as exc:  # a bug must surface in the job, not kill the server
             with self._lock:
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
-        finally:
-            if library is not None:
-                library.close()
