@@ -121,3 +121,11 @@ def test_a_variant_still_too_long_after_one_retry_is_kept_and_flagged(fake_opena
     assert variants[0].headline == too_long
     assert variants[0].flags == [f"headline is 45 characters, over the 30 allowed ({', '.join(LIMITS.platforms)})"]
     assert variants[1].flags == [] and variants[2].flags == []
+
+
+def test_a_server_without_json_schema_support_is_asked_for_json_mode(fake_openai):
+    fake_openai.script(Reply.status(400, {"error": {"message": "response_format json_schema is not supported"}}),
+                       Reply.chat("```json\n" + answer(draft(1), draft(2), draft(3)) + "\n```"))
+    variants = writer(fake_openai).write(BRIEF, FACTS)
+    assert [r.json["response_format"]["type"] for r in fake_openai.requests] == ["json_schema", "json_object"]
+    assert len(variants) == 3 and variants[0].headline == "Espresso in Lissabon 1"
