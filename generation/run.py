@@ -24,7 +24,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from generation.align import Aligner, Alignment, AlignSettings, CandidateImage, load_aligner
 from generation.align.threshold import ReuseThreshold, reuse_threshold
@@ -260,19 +260,24 @@ def default_stages(searcher: Searcher, aligner: Aligner, threshold: ReuseThresho
 
 def brief_run(searcher: Searcher, out_dir: Path, *, aligner: str = "clip", align_settings: AlignSettings | None = None,
               threshold: ReuseThreshold | None = None, maker: ImageMaker | None = None, copy: bool = False,
-              progress: Callable[[BriefProgress], None] | None = None) -> "BriefRun":
+              progress: Callable[[BriefProgress], None] | None = None, extra_stages: Sequence[Stage] = (),
+              after_batch: Sequence[Callable[["BatchResult"], None]] = ()) -> "BriefRun":
     """The standard run, wired from names and settings (what the CLI and HTTP jobs use).
-    ``threshold`` overrides the built-in one for the aligner's model (refused for another model)."""
+    ``threshold`` overrides the built-in one for the aligner's model (refused for another model);
+    ``extra_stages`` (copy, render...) run after the standard ones, ``after_batch`` hooks once per batch."""
     the_aligner = load_aligner(aligner, searcher, align_settings)
     chosen = reuse_threshold(the_aligner.model_id, threshold)
-    return BriefRun(default_stages(searcher, the_aligner, chosen, maker, copy=copy), out_dir, aligner=the_aligner,
-                    threshold=chosen, generator=None if maker is None else maker.name, progress=progress)
+    stages = default_stages(searcher, the_aligner, chosen, maker, copy=copy) + list(extra_stages)
+    return BriefRun(stages, out_dir, aligner=the_aligner, threshold=chosen,
+                    generator=None if maker is None else maker.name, progress=progress, after_batch=after_batch)
 
 
 class BriefRun:
     def __init__(self, stages: list[Stage], out_dir: Path, *, aligner: Aligner, threshold: ReuseThreshold,
-                 generator: str | None = None, progress: Callable[[BriefProgress], None] | None = None):
+                 generator: str | None = None, progress: Callable[[BriefProgress], None] | None = None,
+                 after_batch: Sequence[Callable[["BatchResult"], None]] = ()):
         self.stages = stages
+        self.after_batch = list(after_batch)  # e.g. the contact sheet: runs once the batch is done
         self.out_dir = Path(out_dir)
         self.aligner = aligner
         self.threshold = threshold
@@ -291,7 +296,10 @@ class BriefRun:
         for index, brief in enumerate(briefs, start=1):
             results.append(self._one(brief, index, len(briefs)))
             self._write_summary(results, list(errors), time.perf_counter() - started, len(briefs))
-        return BatchResult(self.out_dir, results, list(errors), time.perf_counter() - started)
+        batch = BatchResult(self.out_dir, results, list(errors), time.perf_counter() - started)
+        for hook in self.after_batch:
+            hook(batch)
+        return batch
 
     def _one(self, brief: Brief, index: int, total: int) -> BriefResult:
         folder = self.out_dir / brief.id
@@ -348,6 +356,7 @@ class BriefRun:
             "best": best,
             **state.sections,
             "timings": state.timings,
+            "machine_seconds": round(sum(state.timings.values()), 4),
         }
 
     def _write_summary(self, results: list[BriefResult], errors: list[BriefError], seconds: float,
@@ -383,3 +392,16 @@ def _result_from_manifest(manifest: dict, folder: Path, *, resumed: bool) -> Bri
         str(folder), resumed=resumed, error=decision.get("error"), prompt=decision.get("prompt"),
         negative_prompt=decision.get("negative_prompt"), timings=manifest.get("timings", {}),
     )
+
+
+def run_in_library(library_path: Path, encoder: Encoder, briefs: list[Brief], errors: list[BriefError],
+                   out_dir: Path, *, aligner: str = "clip", threshold: ReuseThreshold | None = None,
+                   progress: Callable[[BriefProgress], None] | None = None) -> BatchResult:
+    """A batch on its own read-only handle of the library (what a background job needs: the
+    server's handle belongs to its request threads)."""
+    library = Library.open(library_path, readonly=True)
+    try:
+        searcher = Searcher(library, encoder)
+        return brief_run(searcher, out_dir, aligner=aligner, threshold=threshold, progress=progress).run(briefs, errors)
+    finally:
+        library.close()
