@@ -28,10 +28,11 @@ COPY_FILE = "copy.json"
 
 
 class CopyStage:
-    name = "copy"
-
     def __init__(self, writer: CopyWriter, library: Library, encoder: Encoder, *, variants: int = 3,
                  vocabulary: LabelVocabulary | None = None):
+        # The run key is made of stage names: naming the writer and its model here means a batch
+        # redone with another writer writes its copy again instead of resuming the old one.
+        self.name = f"copy ({writer.name} {writer.model})"
         self.writer, self.library, self.encoder = writer, library, encoder
         self.variants, self.vocabulary = variants, vocabulary
 

@@ -32,5 +32,7 @@ def test_the_chosen_image_gets_grounded_copy_in_copy_json(sample_library, offlin
 def test_no_chosen_image_means_a_skipped_section(sample_library, offline_encoder, tmp_path):
     library, _ = sample_library
     state = BriefState(Brief(id="b2", subject="Lisbon"), tmp_path)
-    CopyStage(TemplateWriter(), library, offline_encoder).run(state)
+    stage = CopyStage(TemplateWriter(), library, offline_encoder)
+    stage.run(state)
+    assert stage.name == "copy (template templates-v1)"
     assert state.sections["copy"]["status"] == "skipped" and not (tmp_path / COPY_FILE).exists()
