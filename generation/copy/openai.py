@@ -7,13 +7,14 @@ supports it; :mod:`generation.openai_api` falls back to JSON mode and retries ma
 
 Lengths are enforced here, not trusted: variants over a limit are sent back once with the
 numbers and a request to shorten; whatever still does not fit is kept and flagged for the
-reviewer. When the endpoint stays down the brief fails with one
+reviewer, as is copy that mentions something the brief says to avoid. When the endpoint stays down the brief fails with one
 :class:`~indexer.errors.ServiceUnavailable` that names the brief and the endpoint.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -118,7 +119,7 @@ class OpenAIWriter:
             variant = CopyVariant(headline=draft.headline.strip(), body=draft.body.strip(), cta=draft.cta.strip(),
                                   references=[r.strip() for r in draft.references if r.strip()],
                                   language=language, writer=self.name, model=self.model, angle=draft.angle.strip())
-            variants.append(variant.flagged(*check(variant, limits)))
+            variants.append(variant.flagged(*check(variant, limits), *_avoided(variant, brief.must_avoid)))
         return variants
 
     def _ask(self, brief: "Brief", messages: list[dict], n: int) -> list[Draft]:
@@ -133,6 +134,13 @@ class OpenAIWriter:
                                           temperature=self.temperature, schema_name="ad_copy")
         except ServiceUnavailable as exc:
             raise ServiceUnavailable(f"No copy for brief {brief.id!r}: {exc.message}", hint=exc.hint) from None
+
+
+def _avoided(variant: CopyVariant, must_avoid: list[str]) -> list[str]:
+    """The model was told to avoid these; it is checked, not trusted."""
+    text = f"{variant.headline} {variant.body} {variant.cta}"
+    return [f"mentions {term!r}, which the brief says to avoid" for term in must_avoid
+            if re.search(rf"\b{re.escape(term)}\b", text, re.IGNORECASE)]
 
 
 def _request(brief: "Brief", facts: ImageFacts, n: int, limits: CopyLimits) -> dict:

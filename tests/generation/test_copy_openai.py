@@ -129,3 +129,11 @@ def test_a_server_without_json_schema_support_is_asked_for_json_mode(fake_openai
     variants = writer(fake_openai).write(BRIEF, FACTS)
     assert [r.json["response_format"]["type"] for r in fake_openai.requests] == ["json_schema", "json_object"]
     assert len(variants) == 3 and variants[0].headline == "Espresso in Lissabon 1"
+
+
+def test_copy_that_mentions_a_must_avoid_term_is_flagged(fake_openai):
+    crowded = dict(draft(2), body="Espresso ohne Crowds? Lissabon am Morgen.")
+    fake_openai.script(Reply.chat(answer(draft(1), crowded, draft(3))))
+    variants = writer(fake_openai).write(BRIEF, FACTS)
+    assert variants[1].flags == ["mentions 'crowds', which the brief says to avoid"]
+    assert variants[0].flags == [] and variants[2].flags == []
