@@ -85,3 +85,32 @@ def save_tiny_sd(folder: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_sd_dir(tmp_path_factory) -> Path:
     return save_tiny_sd(tmp_path_factory.mktemp("tiny-sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="module")
+def mixed_library(tmp_path_factory, tiny_encoder):
+    """Four photos and one generated image (brief "porto") indexed with the tiny CLIP; yields
+    (library folder, the generated asset's id)."""
+    from indexer.generated import Provenance, save_generated
+    from tests.conftest import index_folder, pattern_image, write_images
+
+    base = tmp_path_factory.mktemp("mixed")
+    write_images(base / "photos", 4)
+    library, _ = index_folder(base / "lib", [base / "photos"], tiny_encoder)
+    provenance = Provenance(prompt="harbour at dusk, fishing boats", negative_prompt="people", seed=42, steps=25,
+                            guidance=7.0, width=64, height=48, model="tiny-sd", generator="diffusers",
+                            brief_id="porto")
+    (saved,) = save_generated(library, tiny_encoder, [(pattern_image(77, (64, 48)), provenance)])
+    library.close()
+    return base / "lib", saved.asset.id
+
+
+@pytest.fixture(scope="module")
+def mixed_server(mixed_library, tiny_encoder):
+    """The HTTP app over ``mixed_library`` on a real uvicorn server."""
+    from api.app import create_app
+    from api.deps import ServerSettings
+    from tests.api.conftest import LiveServer
+
+    with LiveServer(create_app(mixed_library[0], tiny_encoder, ServerSettings())) as live:
+        yield live

@@ -5,33 +5,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from api.app import create_app
-from api.deps import ServerSettings
-from indexer.generated import Provenance, save_generated
-from tests.api.conftest import LiveServer
 from tests.api.test_cli import scout
-from tests.conftest import index_folder, pattern_image, write_images
-
-
-@pytest.fixture(scope="module")
-def mixed_library(tmp_path_factory, tiny_encoder):
-    base = tmp_path_factory.mktemp("mixed")
-    write_images(base / "photos", 4)
-    library, _ = index_folder(base / "lib", [base / "photos"], tiny_encoder)
-    provenance = Provenance(prompt="harbour at dusk, fishing boats", negative_prompt="people", seed=42, steps=25,
-                            guidance=7.0, width=64, height=48, model="tiny-sd", generator="diffusers",
-                            brief_id="porto")
-    (saved,) = save_generated(library, tiny_encoder, [(pattern_image(77, (64, 48)), provenance)])
-    library.close()
-    return base / "lib", saved.asset.id
-
-
-@pytest.fixture(scope="module")
-def server(mixed_library, tiny_encoder):
-    with LiveServer(create_app(mixed_library[0], tiny_encoder, ServerSettings())) as live:
-        yield live
 
 
 def search(client, **params) -> list[dict]:
@@ -40,9 +14,9 @@ def search(client, **params) -> list[dict]:
     return [hit["asset"] for hit in response.json()["results"]]
 
 
-def test_search_marks_and_filters_generated_images(server, mixed_library):
+def test_search_marks_and_filters_generated_images(mixed_server, mixed_library):
     _, generated_id = mixed_library
-    with server.client() as client:
+    with mixed_server.client() as client:
         everything = search(client, like=generated_id)
         assert len(everything) == 5
         assert [a["generated"] for a in everything if a["id"] == generated_id] == [True]
@@ -56,9 +30,9 @@ def test_search_marks_and_filters_generated_images(server, mixed_library):
         assert refused.status_code in (400, 422) and "source" in refused.text
 
 
-def test_asset_detail_carries_provenance_and_the_file_is_served(server, mixed_library):
+def test_asset_detail_carries_provenance_and_the_file_is_served(mixed_server, mixed_library):
     _, generated_id = mixed_library
-    with server.client() as client:
+    with mixed_server.client() as client:
         detail = client.get(f"/api/assets/{generated_id}").json()
         assert detail["generated"] is True
         made = detail["provenance"]
