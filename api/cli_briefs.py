@@ -15,7 +15,9 @@ from api.wiring import encoder_for_search, open_for_search
 from generation.align import ALIGNERS, AlignSettings, load_aligner
 from generation.align.threshold import ReuseThreshold, load_threshold_file
 from generation.briefs import BriefBatch, load_briefs
+from generation.copy import COPY_WRITERS, CopyWriterOptions, load_copy_writer
 from generation.openai_api import EndpointSettings
+from generation.package import package_stages, write_batch_sheet
 from generation.run import BatchResult, BriefProgress, LibraryImageMaker, brief_run
 from indexer.errors import ConfigError, ScoutError
 from indexer.library import Library
@@ -101,6 +103,10 @@ def run(
     threshold_file: Optional[Path] = typer.Option(
         None, "--threshold-file", help='JSON {"model_id", "value", "how"}; refused for another model.'),
     copy: bool = typer.Option(False, "--copy", help="Copy candidate files into the output instead of linking."),
+    copy_writer: Optional[str] = typer.Option(
+        None, "--copy-writer", help=f"Ad copy: {', '.join(COPY_WRITERS.names())} "
+        "[default: openai when SCOUT_COPY_BASE_URL is set, else template]."),
+    no_render: bool = typer.Option(False, "--no-render", help="Write copy but render no ad formats."),
     vlm_base_url: Optional[str] = typer.Option(None, "--vlm-base-url", help="[default: $SCOUT_VLM_BASE_URL]"),
     vlm_model: Optional[str] = typer.Option(None, "--vlm-model", help="[default: $SCOUT_VLM_MODEL]"),
     as_json: bool = typer.Option(False, "--json", help="Print the batch summary as JSON."),
@@ -133,11 +139,14 @@ def run(
         loaded = load_generator(generator, GeneratorOptions(device=device, endpoint=images))
         writer = Library.open(lib.path)
         maker = LibraryImageMaker(loaded, writer, encoder)
+    copy_options = CopyWriterOptions(endpoint=EndpointSettings.from_env("SCOUT_COPY", os.environ))
+    package = package_stages(load_copy_writer(copy_writer, copy_options), lib, encoder, render=not no_render)
     target = out_dir or Path("brief-runs") / briefs.stem
     try:
         with _BriefProgressView(len(batch.briefs)) as view:
             runner = brief_run(searcher, target, aligner=aligner, align_settings=align_settings, threshold=override,
-                               maker=maker, copy=copy, progress=view)
+                               maker=maker, copy=copy, progress=view, extra_stages=package,
+                               after_batch=[write_batch_sheet])
             result = runner.run(batch.briefs, batch.errors)
     finally:
         if writer is not None:
