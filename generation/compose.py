@@ -2,13 +2,16 @@
 
 The three decisions a designer makes, in the order a designer makes them:
 
-1. **Crop.** :func:`find_focus` finds the region that matters and the crop is the largest window
-   of the format's shape centred on it. With a subject and the library's encoder, the focus is
-   the candidate window (a grid of windows of the target shape at two scales) whose image
-   embedding is closest to the subject text: the same model that found the picture decides what
-   in it is "the beach". Without them (no model loaded, no subject) it is a saliency estimate:
-   the box holding the central 80 % of the image's gradient energy, which lands on edges and
-   detail and away from flat sky or studio backdrop. :class:`Focus` says which one was used.
+1. **Crop.** :func:`find_focus` finds the region that matters and the crop: always the largest
+   window of the format's shape, so no resolution is thrown away. With a subject and the
+   library's encoder, every candidate window (a grid of windows of the target shape, full size
+   and half size) is scored by the cosine between its image embedding and the subject text: the
+   same model that found the picture decides what in it is "the beach". The crop is the
+   best-scoring full-size window, the focus the best half-size window inside it (what the text
+   should not cover). Without them (no model loaded, no subject) the focus is a saliency
+   estimate, the box holding the central 80 % of the image's gradient energy (it lands on edges
+   and detail, away from flat sky or studio backdrop), and the crop is centred on it.
+   :class:`Focus` says which method was used.
 2. **Text.** Headline (and body where the format shows it) and the call to action are wrapped
    and sized to fit inside the format's safe area (:mod:`generation.formats`), never clipped.
 3. **Contrast.** Every text line must reach WCAG 2.x AA contrast (4.5:1, success criterion
@@ -27,7 +30,7 @@ import functools
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -47,7 +50,7 @@ MIN_FONT_PX = 10
 JPEG_QUALITY = 90
 FONTS = Path(__file__).resolve().parent / "fonts"
 
-_SCALES = (1.0, 0.5)  # candidate crop sizes for subject focus, relative to the largest window
+_DETAIL_SCALE = 0.5  # the subject's own window, relative to the largest (the crop)
 _MAX_STEPS = 5  # candidate positions per axis and scale
 _FOCUS_SIDE = 768  # the image is scored at this size: plenty for a 224 px model input
 _SALIENCY_SIDE = 256
@@ -148,15 +151,18 @@ def _has_glyph(path: str, char: str) -> bool:
 class Focus:
     """The region of the source image that must survive the crop, and how it was found.
 
-    ``method`` is ``"subject"`` (the window the encoder matched best to ``subject``; ``score`` is
-    its cosine similarity) or ``"saliency"`` (the gradient-energy box; ``score`` is the share of
-    the image's energy inside it, 0 for a flat image, whose focus is then its centre).
+    ``method`` is ``"subject"`` (``crop`` is the full-size window the encoder matched best to
+    ``subject``, ``score`` its cosine similarity, ``box`` the best half-size window inside it) or
+    ``"saliency"`` (``box`` is the gradient-energy box and ``crop`` is centred on it; ``score`` is
+    the share of the image's energy inside the box, 0 for a flat image, whose focus is its
+    centre). ``crop`` is for the aspect ratio :func:`find_focus` was asked about.
     """
 
     box: Box
     method: str
     score: float
     subject: str | None = None
+    crop: Box | None = None
 
 
 def find_focus(image: Image.Image, aspect: float, subject: str | None = None,
@@ -166,7 +172,8 @@ def find_focus(image: Image.Image, aspect: float, subject: str | None = None,
     image = _rgb(image)
     if subject and subject.strip() and encoder is not None:
         return _subject_focus(image, aspect, subject.strip(), encoder)
-    return _saliency_focus(image)
+    focus = _saliency_focus(image)
+    return replace(focus, crop=crop_box(image.size, aspect, focus.box))
 
 
 def _largest_window(size: tuple[int, int], aspect: float) -> tuple[int, int]:
@@ -176,15 +183,10 @@ def _largest_window(size: tuple[int, int], aspect: float) -> tuple[int, int]:
     return width, max(1, min(height, round(width / aspect)))
 
 
-def _candidate_windows(size: tuple[int, int], aspect: float) -> Iterator[Box]:
+def _candidate_windows(size: tuple[int, int], aspect: float, scale: float) -> list[Box]:
     full_w, full_h = _largest_window(size, aspect)
-    for scale in _SCALES:
-        w, h = max(1, round(full_w * scale)), max(1, round(full_h * scale))
-        xs = _steps(size[0] - w, w)
-        ys = _steps(size[1] - h, h)
-        for y in ys:
-            for x in xs:
-                yield Box(x, y, x + w, y + h)
+    w, h = max(1, round(full_w * scale)), max(1, round(full_h * scale))
+    return [Box(x, y, x + w, y + h) for y in _steps(size[1] - h, h) for x in _steps(size[0] - w, w)]
 
 
 def _steps(free: int, side: int) -> list[int]:
@@ -199,15 +201,23 @@ def _subject_focus(image: Image.Image, aspect: float, subject: str, encoder: Enc
     scale = min(1.0, _FOCUS_SIDE / max(image.size))
     small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                          Image.Resampling.BICUBIC) if scale < 1 else image
-    windows = list(_candidate_windows(small.size, aspect))
+    crops = _candidate_windows(small.size, aspect, 1.0)
+    details = _candidate_windows(small.size, aspect, _DETAIL_SCALE)
+    windows = crops + details
     text = np.asarray(encoder.encode_texts([subject]), dtype=np.float32)[0]
     scores = []
     for start in range(0, len(windows), 32):
         batch = torch.stack([encoder.preprocess(small.crop(w.as_tuple())) for w in windows[start:start + 32]])
         scores.extend(np.asarray(encoder.encode_images(batch), dtype=np.float32) @ text)
-    best = int(np.argmax(scores))  # ties go to the first, i.e. the larger window
-    box = windows[best].scale(1 / scale, 1 / scale) if scale < 1 else windows[best]
-    return Focus(_clip(box, image.size), "subject", float(scores[best]), subject)
+    best_crop = int(np.argmax(scores[:len(crops)]))
+    crop = crops[best_crop]
+    inside = [(score, box) for score, box in zip(scores[len(crops):], details) if crop.contains(box)]
+    box = max(inside, key=lambda pair: pair[0])[1] if inside else crop
+
+    def full_size(b: Box) -> Box:
+        return _clip(b.scale(1 / scale, 1 / scale), image.size) if scale < 1 else b
+
+    return Focus(full_size(box), "subject", float(scores[best_crop]), subject, full_size(crop))
 
 
 def _saliency_focus(image: Image.Image) -> Focus:
@@ -557,7 +567,7 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
     """``copy`` (anything with headline, body, cta: a CopyVariant) on ``image`` in ``fmt``.
 
     ``focus`` defaults to the saliency estimate (pass :func:`find_focus` with a subject and
-    encoder for the model-based one); ``font`` to DejaVu Sans; ``include_body`` to what the
+    encoder, for this format's aspect, for the model-based one); ``font`` to DejaVu Sans; ``include_body`` to what the
     format shows (:attr:`AdFormat.shows_body`).
     """
     fmt = fmt if isinstance(fmt, AdFormat) else AdFormat.parse(fmt)
@@ -566,7 +576,9 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
         raise ConfigError("The copy variant has no headline to render.", hint="Every variant needs a headline.")
     image = _rgb(image)
     focus = focus or find_focus(image, fmt.aspect)
-    crop = crop_box(image.size, fmt.aspect, focus.box)
+    crop = focus.crop
+    if crop is None or abs(crop.width / crop.height / fmt.aspect - 1) > 0.01:
+        crop = crop_box(image.size, fmt.aspect, focus.box)  # a focus found for another shape
     canvas = image.crop(crop.as_tuple()).resize((fmt.width, fmt.height), Image.Resampling.LANCZOS,
                                                 reducing_gap=3.0)
     sx, sy = fmt.width / crop.width, fmt.height / crop.height

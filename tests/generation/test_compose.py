@@ -171,7 +171,8 @@ def test_saliency_crop_keeps_a_red_square_off_centre():
     image.paste((220, 20, 30), square.as_tuple())
     focus = find_focus(image, 1.0)
     assert focus.method == "saliency"
-    crop = crop_box(image.size, 1.0, focus.box)
+    crop = focus.crop
+    assert crop == crop_box(image.size, 1.0, focus.box) and crop.width == crop.height == 300
     assert crop.contains(square)  # a centre crop (300..600) would cut it out
     rendered = render(image, "1080x1080", CopyVariant(headline="Red", body="", cta="Go"), focus=focus)
     assert rendered.crop_box == crop
@@ -187,18 +188,24 @@ def test_subject_focus_follows_the_brief_with_the_library_model(offline_encoder)
     for subject, side in (("a cat", "right"), ("a cup of coffee", "left")):
         focus = find_focus(canvas, 1.0, subject, offline_encoder)
         assert focus.method == "subject" and focus.subject == subject
-        centre_x = crop_box(canvas.size, 1.0, focus.box).center[0]
-        assert (centre_x > 600) == (side == "right"), (subject, focus)
+        assert focus.crop.width == focus.crop.height == 300 and focus.crop.contains(focus.box)
+        assert (focus.crop.center[0] > 600) == (side == "right"), (subject, focus)
+        assert (focus.box.center[0] > 600) == (side == "right"), (subject, focus)
 
 
 def test_subject_focus_runs_on_an_open_clip_model(tiny_encoder):
     image = photo("spacex-rocket-launch.jpg")
     focus = find_focus(image, 1080 / 1920, "a rocket", tiny_encoder)
     assert focus.method == "subject"
-    assert Box(0, 0, *image.size).contains(focus.box)
+    assert Box(0, 0, *image.size).contains(focus.crop) and focus.crop.contains(focus.box)
+    assert focus.crop.height == image.height  # the largest 9:16 window of a landscape photo
+    assert focus.crop.width / focus.crop.height == pytest.approx(1080 / 1920, rel=0.01)
     assert focus.box.width / focus.box.height == pytest.approx(1080 / 1920, rel=0.03)
     rendered = render(image, "1080x1920", COPY, focus=focus)
-    assert rendered.crop_box.contains(focus.box)
+    assert rendered.crop_box == focus.crop
+    # A focus found for another shape still renders: the crop is then centred on its box.
+    square = render(image, "1080x1080", COPY, focus=focus)
+    assert square.crop_box == crop_box(image.size, 1.0, focus.box)
 
 
 def test_a_custom_font_file_is_used_and_a_bad_one_is_a_clear_error(tmp_path):
