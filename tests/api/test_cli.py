@@ -156,3 +156,36 @@ def test_serve_beyond_loopback_generates_and_enforces_a_token(indexed):
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--like", "18446744073709551616"], 2, "not an asset id"),
+    (["--like", "²"], 7, "neither an asset id nor an image file"),
+    (["cat:" + "9" * 300], 2, "too large"),
+    (["cat", "--format", "bogus"], 2, "Unknown image format"),
+    (["cat", "--min-score", "nan"], 2, "finite"),
+    ([" | ".join(f"w{i}" for i in range(40))], 2, "at most 16 text parts"),
+])
+def test_hostile_search_arguments_are_clear_errors(indexed, args, code, words):
+    library, _, _ = indexed
+    result = scout("search", *args, "--library", library)
+    assert result.returncode == code and words in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_library_folders_are_clear_errors_and_left_untouched(tmp_path):
+    import hashlib
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "catalog.db") as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+    before = hashlib.sha256((tmp_path / "catalog.db").read_bytes()).hexdigest()
+    result = scout("status", "--library", tmp_path)
+    assert result.returncode == 3 and "not a Scout catalog" in result.stderr, result.stderr
+    assert hashlib.sha256((tmp_path / "catalog.db").read_bytes()).hexdigest() == before
+    (tmp_path / "afile").write_text("x")
+    for command in (["status"], ["index", tmp_path]):
+        result = scout(*command, "--library", tmp_path / "afile")
+        assert result.returncode == 3 and "is a file, not a library folder" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

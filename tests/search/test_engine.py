@@ -147,3 +147,55 @@ def test_selective_filter_on_an_approximate_index_still_fills_the_page(tmp_path,
     special = data[::100]
     best = int(np.argmax(special @ data[1])) * 100 + 1  # asset ids start at 1
     assert hits[0].asset.id == best
+
+
+class _Counting:
+    """The real tiny encoder, counting model calls and how many decodes run at once."""
+
+    def __init__(self, encoder):
+        import threading
+
+        self._encoder, self._lock = encoder, threading.Lock()
+        self.model_id, self.dim, self.device = encoder.model_id, encoder.dim, encoder.device
+        self.text_calls, self.active, self.most_active = [], 0, 0
+
+    def encode_texts(self, texts):
+        self.text_calls.append(list(texts))
+        return self._encoder.encode_texts(texts)
+
+    def encode_images(self, batch):
+        return self._encoder.encode_images(batch)
+
+    def preprocess(self, image):
+        import time
+
+        with self._lock:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        time.sleep(0.05)
+        with self._lock:
+            self.active -= 1
+        return self._encoder.preprocess(image)
+
+
+def test_query_parts_are_embedded_in_one_batch_and_cached(mixed_library, tiny_encoder):
+    library, _ = mixed_library
+    counting = _Counting(tiny_encoder)
+    searcher = Searcher(library, counting)
+    searcher.search(everything("beach | sunset:0.5 | -people | beach"))
+    searcher.search(everything("beach | harbour"))
+    assert counting.text_calls == [["beach", "sunset", "people"], ["harbour"]]
+
+
+def test_concurrent_example_uploads_decode_at_most_two_at_a_time(mixed_library, tiny_encoder):
+    import concurrent.futures
+    import io
+
+    library, _ = mixed_library
+    counting = _Counting(tiny_encoder)
+    searcher = Searcher(library, counting)
+    buffer = io.BytesIO()
+    pattern_image(5, (256, 256)).save(buffer, "PNG")
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        vectors = list(pool.map(lambda _: searcher.embed_image_bytes(buffer.getvalue()), range(6)))
+    assert len(vectors) == 6 and counting.most_active == 2
