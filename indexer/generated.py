@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,8 +147,11 @@ def save_generated(library: Library, encoder: Encoder, items: Sequence[tuple[Ima
         folder = root / brief_folder_name(provenance.brief_id)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{key}.png"
-        temporary = library.path / f".{key}.png.tmp"  # outside every root: never indexed half-written
-        temporary.write_bytes(png_with_provenance(image, provenance))
+        # Written beside the catalog, outside every root, so no index run sees it half-written;
+        # a unique name, so two processes saving the same picture do not write into one file.
+        handle, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".png.tmp", dir=library.path)
+        with os.fdopen(handle, "wb") as out:
+            out.write(png_with_provenance(image, provenance))
         os.replace(temporary, path)
         written.append((path, provenance, True))
     with library.writer_lock():  # before indexing: an asset is never visible without its mark

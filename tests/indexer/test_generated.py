@@ -91,3 +91,12 @@ def _photos(tmp_path):
     folder = tmp_path / "photos"
     write_images(folder, 4)
     return folder
+
+
+def test_prompts_in_any_language_survive_the_png_chunks(tmp_path, tiny_encoder):
+    library = Library.create_or_open(tmp_path / "lib")
+    made = Provenance(prompt="Kirschblüten am Fluss in Kyōto, 桜の季節", negative_prompt="Menschen", seed=3,
+                      generator="diffusers", model="tiny-sd", width=64, height=48, brief_id="kyoto-de")
+    (saved,) = save_generated(library, tiny_encoder, [(pattern_image(8, (64, 48)), made)])
+    assert read_provenance(saved.path).prompt == "Kirschblüten am Fluss in Kyōto, 桜の季節"
+    assert list(library.path.glob("*.tmp")) == []
