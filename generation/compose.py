@@ -32,7 +32,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -595,7 +595,13 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
 
 
 def _rgb(image: Image.Image) -> Image.Image:
-    return image if image.mode == "RGB" else image.convert("RGB")
+    """RGB pixels; transparency goes on white, as the indexer's decoder does, never on black."""
+    if image.mode == "RGB":
+        return image
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    return image.convert("RGB")
 
 
 def _place(canvas: Image.Image, blocks: list[_Block], subject: Box) -> tuple[_Block, tuple, list[Box]]:
@@ -703,3 +709,36 @@ def _write(image: Image.Image, path: Path, fmt: str, **options) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+# --- one brief ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """One saved render of one variant (``variant`` counts from 1) in one format."""
+
+    variant: int
+    format: AdFormat
+    png: Path
+    jpeg: Path
+    summary: dict  # Rendered.to_dict(): crop, focus, text boxes, contrast, scrim, notes
+
+
+def render_brief(image: Image.Image, formats: Sequence[AdFormat | str], variants: Sequence[HasCopy],
+                 folder: str | Path, *, subject: str | None = None, encoder: Encoder | None = None,
+                 font: Typeface | str | Path | None = None) -> list[RenderedFile]:
+    """Every variant in every format, saved as ``v{n}-{WxH}.png`` / ``.jpg`` in ``folder``.
+
+    The focus depends on the picture and the format's shape, not on the copy, so it is found
+    once per format (one encoder pass over the candidate windows) and shared by all variants.
+    """
+    image = _rgb(image)
+    typeface = font if isinstance(font, Typeface) else (Typeface.from_file(font) if font else Typeface.default())
+    files = []
+    for fmt in (f if isinstance(f, AdFormat) else AdFormat.parse(f) for f in formats):
+        focus = find_focus(image, fmt.aspect, subject, encoder)
+        for number, copy in enumerate(variants, 1):
+            rendered = render(image, fmt, copy, focus=focus, font=typeface)
+            png, jpeg = save(rendered, folder, f"v{number}-{fmt.name}")
+            files.append(RenderedFile(number, fmt, png, jpeg, rendered.to_dict()))
+    return files

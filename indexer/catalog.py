@@ -238,6 +238,9 @@ class Catalog:
                 Catalog(self.path).close()
             flags = "mode=ro&immutable=1" if immutable else "mode=ro"
             conn = sqlite3.connect(f"{self.path.absolute().as_uri()}?{flags}", uri=True, check_same_thread=False)
+            if immutable and version < 3:  # an old catalog on read-only media: it holds no generated images
+                conn.execute("CREATE TEMP TABLE provenance (hash TEXT PRIMARY KEY, brief_id TEXT, generator TEXT, "
+                             "model TEXT, created_at REAL, data TEXT)")
         else:
             conn = sqlite3.connect(str(self.path), check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
