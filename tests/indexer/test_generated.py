@@ -4,14 +4,17 @@ indexed at once, marked generated, found by search."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 from PIL import Image
 
 from indexer.generated import PARAMETERS_CHUNK, PROVENANCE_CHUNK, Provenance, read_provenance, save_generated
 from indexer.library import Library
 from search.engine import Searcher
-from search.query import Example, Query
+from search.query import Example, Filters, Query
 from tests.conftest import index_folder, pattern_image, write_images
+from tests.indexer.test_library_guard import read_only_mount  # noqa: F401  (fixture)
 
 
 def provenance(brief_id: str | None = "lisbon-spring", seed: int = 7, **extra) -> Provenance:
@@ -100,3 +103,26 @@ def test_prompts_in_any_language_survive_the_png_chunks(tmp_path, tiny_encoder):
     (saved,) = save_generated(library, tiny_encoder, [(pattern_image(8, (64, 48)), made)])
     assert read_provenance(saved.path).prompt == "Kirschblüten am Fluss in Kyōto, 桜の季節"
     assert list(library.path.glob("*.tmp")) == []
+
+
+def test_a_library_from_before_generated_images_reads_on_read_only_media(read_only_mount, tmp_path, tiny_encoder):  # noqa: F811
+    """Schema 2 (no provenance table), on media where it cannot be upgraded: its assets read as
+    not generated and the source filter works, instead of every query failing."""
+    library, _ = index_folder(tmp_path / "lib", [_photos(tmp_path)], tiny_encoder)
+    library.catalog.db.execute("DROP TABLE provenance")
+    library.catalog.db.execute("PRAGMA user_version = 2")
+    library.catalog.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    library.close()
+    copy = read_only_mount / "lib"
+    shutil.copytree(tmp_path / "lib", copy, ignore=shutil.ignore_patterns("*-wal", "*-shm", ".lock"))
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_mount)], check=True)
+
+    reader = Library.open(copy, readonly=True)
+    assert reader.catalog.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    searcher = Searcher(reader, tiny_encoder)
+    like_first = (Example(asset_id=1),)
+    assert len(searcher.search(Query(examples=like_first, include_all=True)).hits) == 4
+    assert not any(h.asset.generated for h in searcher.search(Query(examples=like_first, include_all=True)).hits)
+    only_generated = Query(examples=like_first, include_all=True, filters=Filters(generated=True))
+    assert searcher.search(only_generated).hits == []
+    reader.close()
