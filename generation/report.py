@@ -21,6 +21,7 @@ the tests all get the same numbers from the same code. What is computed, and why
   allowed. It is undefined (``None``) when no variant has two ratings, or all ratings are equal.
 - **Approval rate** per arm: approved ratings over ratings.
 - **Share reused vs generated**: among AI variants (each counted once).
+- **Per reviewer**: ratings given, mean rating and approval rate (leniency at a glance).
 - **Time per destination**: machine seconds (each AI variant counted once; summed per
   destination), reviewer seconds per arm (summed per destination), and the hours entered for
   manual production; each averaged over the destinations that have them.
@@ -125,6 +126,16 @@ class TimeSummary:
 
 
 @dataclass(frozen=True)
+class ReviewerSummary:
+    """How one reviewer rates overall: a lenient or strict reviewer shows here first."""
+
+    reviewer: str
+    ratings: int
+    mean_rating: float
+    approval_rate: float
+
+
+@dataclass(frozen=True)
 class Report:
     arms: dict[str, ArmSummary]  # the arms present, plus "ai_assisted" when any AI arm is
     comparison: Comparison | None
@@ -132,6 +143,7 @@ class Report:
     share_reused: float | None
     share_generated: float | None
     time: TimeSummary
+    reviewers: dict[str, ReviewerSummary]
 
     def to_dict(self) -> dict:
         """JSON-ready: ``scout report --json`` and the Report page use this."""
@@ -146,6 +158,7 @@ class Report:
             "agreement": asdict(self.agreement),
             "share": {"ai_reused": self.share_reused, "ai_generated": self.share_generated},
             "time": asdict(self.time),
+            "reviewers": {name: asdict(r) for name, r in self.reviewers.items()},
             "methods": {
                 "ci": "Student t-interval (95 %) over per-destination mean ratings: ratings of one "
                       "destination are clustered, so the destination is the unit",
@@ -175,6 +188,9 @@ class Report:
                          self.time.ai_assisted_minutes_per_destination))
         rows.append(_row("time", "manual", "production_minutes_per_destination",
                          self.time.manual_minutes_per_destination, n=self.time.destinations_with_manual_hours))
+        for name, r in self.reviewers.items():
+            rows.append(_row("reviewer", name, "mean_rating", r.mean_rating, n=r.ratings))
+            rows.append(_row("reviewer", name, "approval_rate", r.approval_rate, n=r.ratings))
         return rows
 
 
@@ -320,7 +336,17 @@ def build_report(ratings: Iterable[Rating], manual_hours: Mapping[str, float] | 
         time=TimeSummary(ai_time,
                          float(np.mean(list(manual_hours.values()))) * 60 if manual_hours else None,
                          len(manual_hours)),
+        reviewers=_reviewers(ratings),
     )
+
+
+def _reviewers(ratings: list[Rating]) -> dict[str, ReviewerSummary]:
+    by_reviewer = defaultdict(list)
+    for r in ratings:
+        by_reviewer[r.reviewer].append(r)
+    return {name: ReviewerSummary(name, len(own), float(np.mean([r.rating for r in own])),
+                                  sum(r.approved for r in own) / len(own))
+            for name, own in sorted(by_reviewer.items())}
 
 
 def _variants(ratings: list[Rating]) -> dict[str, tuple[str, str, float]]:

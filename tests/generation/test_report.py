@@ -126,6 +126,19 @@ def test_pilot_comparison_agreement_share_and_time(pilot):
     assert pilot.time.destinations_with_manual_hours == 30
 
 
+def test_pilot_reviewers(pilot):
+    """ana gives 4, 3, 3, 5 for patterns A, B, C, D; ben 4, 4, 3, 5; chloe 4, 5, 3, 5. Counting
+    units (AI: 18 A, 6 B, 6 C; manual: 24 A, 3 B, 3 D): ana (108 + 120) / 60 = 3.8, ben
+    (114 + 123) / 60 = 3.95, chloe (120 + 126) / 60 = 4.1. Approvals (>= 4): ana AI 18 (A) + manual
+    27 (A, D) = 45; ben and chloe also approve B: AI 24 + manual 30 = 54 each."""
+    assert list(pilot.reviewers) == ["ana", "ben", "chloe"]
+    assert [pilot.reviewers[r].mean_rating for r in REVIEWERS] == [pytest.approx(3.8), pytest.approx(3.95),
+                                                                   pytest.approx(4.1)]
+    assert [pilot.reviewers[r].approval_rate for r in REVIEWERS] == [pytest.approx(45 / 60), pytest.approx(54 / 60),
+                                                                     pytest.approx(54 / 60)]
+    assert all(pilot.reviewers[r].ratings == 60 for r in REVIEWERS)
+
+
 def test_pilot_exports_as_json_and_csv(pilot):
     data = json.loads(json.dumps(pilot.to_dict()))
     assert data["arms"]["manual"]["mean_rating"] == pytest.approx(4.1)
@@ -142,6 +155,8 @@ def test_pilot_exports_as_json_and_csv(pilot):
     assert float(by_key[("", "krippendorff_alpha_ordinal")]["value"]) == pytest.approx(0.402683, abs=1e-6)
     assert float(by_key[("manual", "production_minutes_per_destination")]["value"]) == pytest.approx(270)
     assert by_key[("manual", "approval_rate")]["ci_low"] == ""
+    assert float(by_key[("chloe", "mean_rating")]["value"]) == pytest.approx(4.1)
+    assert data["reviewers"]["ben"]["mean_rating"] == pytest.approx(3.95)
 
 
 def test_krippendorff_textbook_example():
