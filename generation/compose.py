@@ -337,6 +337,8 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
 
 
 def _ellipsize(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """``text`` cut (if need be) so that it and a closing ellipsis fit ``width``: it marks copy
+    that continues beyond what the format can show."""
     while text and font.getlength(text.rstrip() + "…") > width:
         text = text[:-1]
     return text.rstrip() + "…"
@@ -381,8 +383,8 @@ def _stacked(copy: HasCopy, typeface: Typeface, size: int, width: int, with_body
     if len(headline) > max_headline_lines:
         if not shorten:
             return None
-        headline = headline[:max_headline_lines - 1] + [_ellipsize(headline[max_headline_lines - 1] + " …",
-                                                                   font, width - 2 * pad)]
+        headline = headline[:max_headline_lines - 1] + [_ellipsize(headline[max_headline_lines - 1], font,
+                                                                   width - 2 * pad)]
         notes.append("headline shortened to fit the format")
     ascent, descent = font.getmetrics()
     lines, y = [], 0
@@ -422,7 +424,7 @@ def _row(copy: HasCopy, typeface: Typeface, size: int, width: int, height: int,
     if len(headline) > 2:
         if not shorten:
             return None
-        headline = [headline[0], _ellipsize(headline[1] + " …", font, avail)]
+        headline = [headline[0], _ellipsize(headline[1], font, avail)]
         notes.append("headline shortened to fit the format")
     ascent, descent = font.getmetrics()
     lines = tuple(_line("headline", text, font, pad, i * (ascent + descent)) for i, text in enumerate(headline))

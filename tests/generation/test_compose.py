@@ -157,7 +157,15 @@ def test_a_headline_too_long_for_a_banner_is_shortened_visibly(tmp_path):
     rendered = render(Image.new("RGB", (640, 100), "white"), "320x50", copy)
     check_ad(rendered, tmp_path, "banner")
     assert rendered.notes == ["headline shortened to fit the format"]
-    assert [b for b in rendered.text_boxes if b.role == "headline"][-1].text.endswith("…")
+    lines = [b.text for b in rendered.text_boxes if b.role == "headline"]
+    assert lines[-1].endswith("…") and not lines[-1].endswith("……")
+    assert copy.headline.startswith(" ".join(lines)[:-1].rstrip())  # the start of the copy, cut once
+    # The stacked layout of a small display unit shortens the same way, after shrinking first.
+    rectangle = render(Image.new("RGB", (600, 500), "white"), "300x250",
+                       CopyVariant(headline=" ".join([copy.headline] * 3), body="", cta="Shop now"))
+    check_ad(rectangle, tmp_path, "rectangle")
+    assert rectangle.notes == ["headline shortened to fit the format"]
+    assert [b.text for b in rectangle.text_boxes if b.role == "headline"][-1].endswith("…")
 
 
 def test_body_shows_where_the_format_shows_it():
