@@ -83,7 +83,7 @@ async function show(jobId) {
   loadJobs();
   const results = document.getElementById("results");
   const heading = el("p", { className: "muted", id: "job-status",
-    textContent: `Run ${job.id}: ${job.status}, ${job.done} of ${job.total} briefs` + (job.brief ? ` (now ${job.brief}: ${job.stage})` : "") });
+    textContent: `Run ${job.id}: ${job.status}, ${job.done} of ${job.total} briefs` + (job.status === "running" && job.brief ? ` (now ${job.brief}: ${job.stage})` : "") });
   const briefs = (job.summary && job.summary.briefs) || [];
   const cards = await Promise.all(briefs.map((b) => briefCard(job.id, b)));
   if (current !== jobId) return;
