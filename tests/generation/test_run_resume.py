@@ -56,6 +56,7 @@ def normalised(out: Path, library: Path) -> dict[str, dict]:
         text = path.read_text().replace(str(library), "LIBRARY")
         data = json.loads(text)
         data.pop("timings")
+        data.pop("machine_seconds", None)
         for candidate in data["candidates"]:
             if candidate["generation"]:
                 candidate["generation"].pop("created_at")
