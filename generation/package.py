@@ -11,11 +11,15 @@ folder, so the package can be moved), the text boxes, their measured contrast an
 :func:`write_batch_sheet` is an after-batch hook for :class:`generation.run.BriefRun`: it reads
 every brief's manifest (briefs kept from an earlier run included) and writes
 ``contact-sheet.html`` next to ``summary.json``.
+
+:func:`review_drafts` turns a batch's packages into review-panel items (one per rendered copy
+variant, with its arm and provenance) for :class:`indexer.reviews.ReviewDesk`, and
+:func:`library_report` computes the review report from the catalog's ratings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +28,13 @@ from generation.contact_sheet import SheetBrief, SheetRender, SheetVariant, writ
 from generation.copy.variant import CopyVariant
 from generation.formats import AdFormat
 from generation.manifest import read_manifest
+from generation.report import Rating, Report, build_report
 from indexer.decode import decode_image
 from indexer.encoders.base import Encoder
-from indexer.errors import AssetNotFound
+from indexer.errors import AssetNotFound, ConfigError
 from indexer.library import Library
+from indexer.reviews import ReviewDraft
+from search.reviews import manual_hours, rating_records
 
 if TYPE_CHECKING:
     from generation.copy.writer import CopyWriter
@@ -128,3 +135,79 @@ def package_stages(writer: "CopyWriter", library: Library, encoder: Encoder, *, 
 
     stages = [CopyStage(writer, library, encoder)]
     return stages + [RenderStage(library, encoder)] if render else stages
+
+
+# --- packages to the review panel -----------------------------------------------------------
+
+@dataclass
+class ReviewImport:
+    """What a brief-run folder offers the review panel: one draft per rendered copy variant, and
+    the briefs that offer nothing, with why."""
+
+    drafts: list[ReviewDraft] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def review_drafts(out_dir: str | Path) -> ReviewImport:
+    """Read every brief package in a batch folder into review drafts.
+
+    Arm: ``ai_generated`` when the image the copy was written for is a generated one, else
+    ``ai_reused``. Machine seconds: the brief's (sum of its stage timings) shared equally by its
+    variants, so a destination's machine time is counted once however many variants it has.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise ConfigError(f"{out_dir} is not a brief-run folder.", hint="Pass the --out folder of `scout brief run`.")
+    found = ReviewImport()
+    folders = sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for folder in folders:
+        manifest = read_manifest(folder)
+        if manifest is None:
+            continue
+        drafts, problem = _drafts(folder, manifest)
+        found.drafts += drafts
+        if problem:
+            found.skipped.append((manifest["brief"]["id"], problem))
+    if not found.drafts and not found.skipped:
+        raise ConfigError(f"{out_dir} holds no brief package (no <brief>/manifest.json).",
+                          hint="Pass the --out folder of `scout brief run`.")
+    return found
+
+
+def _drafts(folder: Path, manifest: dict) -> tuple[list[ReviewDraft], str | None]:
+    brief = manifest["brief"]
+    copy, renders = manifest.get("copy") or {}, manifest.get("renders") or {}
+    if copy.get("status") != "written":
+        return [], copy.get("reason") or f"no copy (outcome: {manifest.get('outcome')})"
+    if renders.get("status") != "rendered":
+        return [], renders.get("reason") or "no renders (run without --no-render)"
+    chosen = next((c for c in manifest.get("candidates", []) if c.get("asset_id") == copy["asset_id"]), {})
+    arm = "ai_generated" if chosen.get("source") == "generated" else "ai_reused"
+    image = folder / chosen["file"] if chosen.get("file") else Path(chosen.get("original", ""))
+    variants = copy["variants"]
+    share = float(manifest.get("machine_seconds") or sum(manifest.get("timings", {}).values())) / len(variants)
+    files = {entry["variant"]: entry["formats"] for entry in renders.get("variants", [])}
+    drafts = []
+    for index, variant in enumerate(variants, start=1):
+        provenance = {
+            "arm": arm, "brief_hash": manifest.get("brief_hash"), "run_key": manifest.get("run_key"),
+            "outcome": manifest.get("outcome"), "package": str(folder), "variant": index,
+            "image": {"source": chosen.get("source"), "asset_id": chosen.get("asset_id"),
+                      "original": chosen.get("original"), "score": chosen.get("score"),
+                      "generation": chosen.get("generation")},
+            "aligner": manifest.get("aligner"), "generator": (manifest.get("decision") or {}).get("generator"),
+            "copy": {"writer": variant.get("writer") or copy.get("writer"), "model": variant.get("model") or copy.get("model"),
+                     "references": variant.get("references", []), "flags": variant.get("flags", []),
+                     "language": variant.get("language")},
+        }
+        drafts.append(ReviewDraft(
+            key=f"{brief['id']}:{str(manifest.get('run_key'))[:16]}:v{index}", destination=brief["id"], arm=arm,
+            headline=variant["headline"], body=variant.get("body", ""), cta=variant.get("cta", ""),
+            provenance=provenance, machine_seconds=round(share, 4), source=str(folder), image=image,
+            renders={name: folder / entry["jpeg"] for name, entry in files.get(index, {}).items()}))
+    return drafts, None
+
+
+def library_report(library: Library) -> Report:
+    """The review report over every rating in the library's catalog and the manual hours entered."""
+    return build_report([Rating(**record) for record in rating_records(library)], manual_hours(library))
