@@ -124,9 +124,11 @@ class _Worker:
         try:
             data, head, digest = _read_and_hash(file.path, file.size)
         except OSError as exc:
-            return _Prepared(file, "failed", error=DecodeError(
+            # Recorded without the scan's stat: fixing permissions or remounting a drive leaves
+            # size and mtime as they were, and the next run must still try the file again.
+            return _Prepared(FileWrite(file.path, file.root, -1, -1), "failed", error=DecodeError(
                 "unreadable", f"Cannot read the file: {exc.strerror}.",
-                hint="Check permissions and that the drive is still mounted."))
+                hint="Check permissions and that the drive is still mounted; the next run tries again."))
         if sniff_format(head) is None and not looks_like_image_name(file.path):
             return _Prepared(file, "ignored")
         if digest in self.known_hashes:
@@ -153,15 +155,16 @@ class _Worker:
         relative = str(target.relative_to(self.library.path))
         if target.is_file():
             return relative
+        thumb = decoded.image.copy()
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(thumb)}.tmp")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            thumb = decoded.image.copy()
             thumb.thumbnail((self.settings.thumbnail_size, self.settings.thumbnail_size))
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(thumb)}.tmp")
             thumb.save(tmp, "WEBP", quality=80, method=0)  # method 0: 4.5 ms, not 10.5 ms
             os.replace(tmp, target)
             return relative
         except OSError:
+            tmp.unlink(missing_ok=True)  # a half-written file on a full disk
             return None
 
 
@@ -281,6 +284,12 @@ class IndexRun:
         self.progress(self.stats)
 
     def _record_failure(self, file: FileWrite, error: DecodeError) -> None:
+        if error.reason == "unreadable" and not os.path.isdir(file.root):
+            # The whole root went away (an unmounted drive), not this one file: recording every
+            # file under it as failed would take them all out of search. Stop before committing.
+            raise ConfigError(
+                f"{file.root} disappeared during the index run (unmounted or moved?).",
+                hint="Reconnect it and run scout index again; everything indexed before is kept.")
         self.batch.failures.append(FailureWrite(file, error.reason, error.message, error.hint))
         self.stats.failed += 1
 

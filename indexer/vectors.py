@@ -24,6 +24,7 @@ import faiss
 import numpy as np
 
 from indexer.catalog import Catalog
+from indexer.errors import LibraryReadOnly
 
 _INDEX_NAME = re.compile(r"^index-(\d+)\.faiss$")
 
@@ -124,10 +125,18 @@ def save_index(index: faiss.Index, directory: Path, generation: int) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"index-{generation}.faiss"
     tmp = directory / f".index-{generation}.{os.getpid()}.tmp"
-    faiss.write_index(index, str(tmp))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    try:
+        faiss.write_index(index, str(tmp))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    except (RuntimeError, OSError) as exc:  # FAISS reports a short write (a full disk) as RuntimeError
+        tmp.unlink(missing_ok=True)
+        reason = "no space left on the device" if "No space left" in str(exc) else str(exc)
+        raise LibraryReadOnly(
+            f"Cannot write the search index in {directory}: {reason}.",
+            hint="Free disk space and run scout index again; everything committed to the catalog is kept, "
+            "and search keeps using the previous index meanwhile.") from None
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
-import numpy as np
-
 from indexer.library import Library
 from tests.conftest import index_folder, write_images
+from tests.indexer.convergence import assert_same_catalog, committed_assets
 
 TOTAL = 160
-
-
-def _committed(catalog_path) -> int:
-    try:
-        with sqlite3.connect(f"file:{catalog_path}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT count(*) FROM assets").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
-def _snapshot(library: Library) -> dict[str, tuple[str, np.ndarray]]:
-    rows = library.catalog.db.execute(
-        "SELECT a.path, a.hash, c.vector FROM assets a JOIN contents c ON c.hash = a.hash").fetchall()
-    return {p: (h, np.frombuffer(v, dtype=np.float32)) for p, h, v in rows}
 
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, offline_encoder):
@@ -41,7 +25,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, offline_encode
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 240
-    while _committed(victim / "catalog.db") < 16:
+    while committed_assets(victim / "catalog.db") < 16:
         assert process.poll() is None, process.stderr.read().decode()
         assert time.monotonic() < deadline, "index run never committed"
         time.sleep(0.02)
@@ -60,9 +44,5 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, offline_encode
     assert resumed.stats.unchanged == committed
 
     reference, _ = index_folder(tmp_path / "clean-lib", [photos], offline_encoder)
-    got, want = _snapshot(library), _snapshot(reference)
-    assert set(got) == set(want) and len(got) == TOTAL
-    for path, (content_hash, vector) in want.items():
-        assert got[path][0] == content_hash
-        assert np.allclose(got[path][1], vector, atol=1e-4)
-    assert library.catalog.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert library.catalog.asset_count() == TOTAL
+    assert_same_catalog(library, reference)
