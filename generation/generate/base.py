@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Mapping, Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -65,6 +65,13 @@ class GeneratorOptions:
     # openai-images: the sizes the endpoint accepts ("1024x1024", "1536x1024"...); a request is
     # sent as the one closest in aspect. Empty: sent as asked.
     image_sizes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **flags) -> "GeneratorOptions":
+        """``flags`` plus the ``SCOUT_IMAGES_*`` endpoint settings and ``SCOUT_IMAGES_SIZES`` (the
+        sizes it accepts, comma-separated). Called at the edge with ``os.environ``."""
+        sizes = tuple(s.strip() for s in environ.get("SCOUT_IMAGES_SIZES", "").split(",") if s.strip())
+        return cls(endpoint=EndpointSettings.from_env("SCOUT_IMAGES", environ), image_sizes=sizes, **flags)
 
     def __post_init__(self) -> None:
         if self.dtype not in ("auto", "fp32", "fp16", "bf16"):

@@ -74,6 +74,20 @@ def test_an_image_that_does_not_decode_is_a_clear_error(fake_openai):
         load_generator("openai-images", options(fake_openai)).generate(request(n=1))
 
 
+def test_options_from_the_environment(fake_openai):
+    env = {"SCOUT_IMAGES_BASE_URL": fake_openai.url, "SCOUT_IMAGES_MODEL": "env-model",
+           "OPENAI_API_KEY": "sk-env", "SCOUT_IMAGES_SIZES": "1024x1024, 1536x1024,1024x1536"}
+    options = GeneratorOptions.from_env(env, device="cpu")
+    assert options.device == "cpu" and options.image_sizes == ("1024x1024", "1536x1024", "1024x1536")
+    load_generator("openai-images", options).generate(request(n=1, width=1200, height=628))
+    sent = fake_openai.requests[0]
+    assert (sent.json["model"], sent.json["size"], sent.headers["authorization"]) == (
+        "env-model", "1536x1024", "Bearer sk-env")
+    assert GeneratorOptions.from_env({}).endpoint is None
+    with pytest.raises(ConfigError, match="is not a size"):
+        GeneratorOptions.from_env({"SCOUT_IMAGES_SIZES": "large"})
+
+
 def test_no_endpoint_configured_says_which_settings():
     with pytest.raises(ConfigError) as caught:
         load_generator("openai-images", GeneratorOptions())
