@@ -412,13 +412,25 @@ def _compare(ai: list[Rating], manual: list[Rating]) -> Comparison | None:
 # --- the plot -------------------------------------------------------------------------------
 
 def plot(report: Report):
-    """Mean rating per arm with its 95 % interval, as a matplotlib Figure (no pyplot, no global
-    backend: the caller may be a server thread)."""
+    """Mean rating per arm with its 95 % interval and, when times are known, production minutes
+    per destination, as a matplotlib Figure (no pyplot, no global backend: the caller may be a
+    server thread)."""
     from matplotlib.figure import Figure
 
+    timed = report.time.ai_assisted_minutes_per_destination is not None or \
+        report.time.manual_minutes_per_destination is not None
+    figure = Figure(figsize=(10.4 if timed else 6.4, 4.0), dpi=100, layout="constrained")
+    if timed:
+        ratings_axes, time_axes = figure.subplots(1, 2, width_ratios=(1.6, 1))
+        _plot_time(report, time_axes)
+    else:
+        ratings_axes = figure.subplots()
+    _plot_ratings(report, ratings_axes)
+    return figure
+
+
+def _plot_ratings(report: Report, axes) -> None:
     arms = [arm for arm in ("ai_reused", "ai_generated", AI_ASSISTED, "manual") if arm in report.arms]
-    figure = Figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
-    axes = figure.subplots()
     for x, arm in enumerate(arms):
         interval = report.arms[arm].rating
         colour = "#6b6b6b" if arm == "manual" else ("#1f5fa8" if arm == AI_ASSISTED else "#6fa3d8")
@@ -428,13 +440,38 @@ def plot(report: Report):
         else:
             axes.plot(x, interval.mean, "o", color=colour, markersize=8)
         axes.annotate(f"{interval.mean:.2f}", (x, interval.mean), textcoords="offset points", xytext=(12, -4))
-    axes.set_xticks(range(len(arms)), [f"{ARM_LABELS[a]}\nn={report.arms[a].destinations}" for a in arms])
+    axes.set_xticks(range(len(arms)), [f"{ARM_LABELS[a]}\nn={report.arms[a].destinations}" for a in arms],
+                    fontsize=9)
     axes.set_xlim(-0.5, len(arms) - 0.5)
     axes.set_ylim(1, 5)
     axes.set_ylabel("Mean rating (1-5)")
     axes.set_title("Mean rating per arm, 95 % CI over destinations")
     axes.grid(axis="y", alpha=0.3)
-    return figure
+
+
+def _plot_time(report: Report, axes) -> None:
+    """Minutes per destination: machine + review for AI-assisted work, hours entered for manual."""
+    ai = report.arms.get(AI_ASSISTED)
+    rows = []
+    if ai is not None:
+        rows.append(("AI-assisted", [(ai.machine_minutes_per_destination or 0.0, "machine", "#6fa3d8"),
+                                     (ai.reviewer_minutes_per_destination, "review", "#1f5fa8")]))
+    if report.time.manual_minutes_per_destination is not None:
+        rows.append(("Manual", [(report.time.manual_minutes_per_destination, "production (entered)", "#6b6b6b")]))
+    labelled = set()
+    for y, (_, parts) in enumerate(rows):
+        left = 0.0
+        for minutes, part, colour in parts:
+            axes.barh(y, minutes, left=left, color=colour, label=None if part in labelled else part)
+            labelled.add(part)
+            left += minutes
+        axes.annotate(f"{left:.0f} min", (left, y), textcoords="offset points", xytext=(4, -4))
+    axes.set_yticks(range(len(rows)), [name for name, _ in rows])
+    axes.invert_yaxis()
+    axes.set_xlim(0, max(sum(m for m, _, _ in parts) for _, parts in rows) * 1.3 or 1)
+    axes.set_xlabel("Minutes per destination")
+    axes.set_title("Production time per destination")
+    axes.legend(loc="upper right", fontsize=8, frameon=False)
 
 
 def save_plot(report: Report, folder: str | Path, stem: str = "report") -> tuple[Path, Path]:

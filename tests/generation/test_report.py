@@ -252,13 +252,16 @@ def test_inconsistent_data_is_a_config_error():
 def test_plot_png_and_svg_show_every_arm(pilot, tmp_path):
     png, svg = save_plot(pilot, tmp_path)
     with Image.open(png) as image:
-        assert image.size == (960, 600)
+        assert image.size == (1560, 600)  # ratings and time side by side, 150 dpi
         colours = image.convert("RGB").getcolors(1 << 20)
     assert any(c[1] == (0x1F, 0x5F, 0xA8) for c in colours)  # the AI-assisted marker is drawn
     assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
-    labels = [t.get_text() for t in plot(pilot).axes[0].get_xticklabels()]
-    assert labels == ["AI, reused photo\nn=20", "AI, generated image\nn=10", "AI-assisted (all)\nn=30",
-                      "Manual\nn=30"]
+    ratings, time = plot(pilot).axes
+    assert [t.get_text() for t in ratings.get_xticklabels()] == [
+        "AI, reused photo\nn=20", "AI, generated image\nn=10", "AI-assisted (all)\nn=30", "Manual\nn=30"]
+    # Bars: AI machine 3 + review 3 minutes, manual 270 minutes (4.5 h entered).
+    assert [round(b.get_width(), 6) for b in time.patches] == [3.0, 3.0, 270.0]
+    assert [t.get_text() for t in time.get_yticklabels()] == ["AI-assisted", "Manual"]
 
 
 def test_plotting_leaves_matplotlib_global_state_alone():
