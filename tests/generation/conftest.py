@@ -114,3 +114,12 @@ def mixed_server(mixed_library, tiny_encoder):
 
     with LiveServer(create_app(mixed_library[0], tiny_encoder, ServerSettings())) as live:
         yield live
+
+
+@pytest.fixture(scope="module")
+def sample_searcher(sample_library, offline_encoder):
+    """A Searcher over the offline-model sample library (read-only)."""
+    from search.engine import Searcher
+
+    library, _ = sample_library
+    return Searcher(library, offline_encoder)

@@ -10,7 +10,6 @@ from generation.align import ALIGNERS, CandidateImage, brief_aspects, load_align
 from generation.align.threshold import ReuseThreshold, load_threshold_file, reuse_threshold
 from generation.briefs import Brief
 from indexer.errors import ComponentUnavailable, ConfigError, ModelMismatch
-from search.engine import Searcher
 from search.query import Part, Query
 
 PALACE = Brief(id="palace", subject="the Summer Palace in Beijing", selling_points=["imperial architecture"],
@@ -18,9 +17,8 @@ PALACE = Brief(id="palace", subject="the Summer Palace in Beijing", selling_poin
 
 
 @pytest.fixture(scope="module")
-def searcher(sample_library, offline_encoder):
-    library, _ = sample_library
-    return Searcher(library, offline_encoder)
+def searcher(sample_searcher):
+    return sample_searcher
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from generation.align.threshold import reuse_threshold
 from generation.briefs import Brief
 from generation.openai_api import EndpointSettings
 from indexer.errors import ConfigError
-from search.engine import Searcher
 from tests.generation.fake_openai import Reply
 
 BRIEF = Brief(id="palace", subject="the Summer Palace in Beijing", selling_points=["imperial architecture"],
@@ -34,9 +33,8 @@ def rate_what_is_asked(body: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def searcher(sample_library, offline_encoder):
-    library, _ = sample_library
-    return Searcher(library, offline_encoder)
+def searcher(sample_searcher):
+    return sample_searcher
 
 
 @pytest.fixture(scope="module")

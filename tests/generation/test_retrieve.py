@@ -8,14 +8,12 @@ import pytest
 
 from generation.briefs import Brief
 from generation.retrieve import AVOID_WEIGHT, RetrieveSettings, brief_queries, retrieve
-from search.engine import Searcher
 from search.query import Filters, Part
 
 
 @pytest.fixture(scope="module")
-def searcher(sample_library, offline_encoder):
-    library, _ = sample_library
-    return Searcher(library, offline_encoder)
+def searcher(sample_searcher):
+    return sample_searcher
 
 
 def names(pool) -> list[str]:
