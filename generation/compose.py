@@ -656,15 +656,30 @@ def _scrims(canvas: Image.Image, block: _Block, colour: tuple[int, int, int]) ->
     return placed
 
 
+def _button_fill(pixels: np.ndarray, button: Box) -> tuple[int, int, int]:
+    """Light or dark, by contrast with the median luminance of a 4 px ring around the button."""
+    ring = _clip(button.expand(4), (pixels.shape[1], pixels.shape[0]))
+    luminance = relative_luminance(pixels[ring.top:ring.bottom, ring.left:ring.right]).copy()
+    luminance[button.top - ring.top:button.bottom - ring.top, button.left - ring.left:button.right - ring.left] = np.nan
+    around = float(np.nanmedian(luminance)) if np.isfinite(luminance).any() else 0.0
+    return max((LIGHT, DARK), key=lambda fill: float(contrast_ratio(_colour_luminance(fill), around)))
+
+
 def _draw(canvas: Image.Image, fmt: AdFormat, block: _Block, colour: tuple[int, int, int], scrims: list[Box],
           safe: Box, crop: Box, focus: Focus) -> Rendered:
-    """Button first (the label's background), then glyphs through one coverage mask."""
+    """Button first (the label's background), then glyphs through one coverage mask.
+
+    The button takes whichever of light or dark stands out more from the photo around it (its
+    edge must be seen: WCAG 1.4.11 asks 3:1 for controls); its label is the other one.
+    """
     draw = ImageDraw.Draw(canvas)
+    button_fill = colour
     if block.button:
+        button_fill = _button_fill(np.asarray(canvas), block.button)
         draw.rounded_rectangle(block.button.as_tuple()[:2] + (block.button.right - 1, block.button.bottom - 1),
-                               radius=round(block.button.height * 0.2), fill=colour)
+                               radius=round(block.button.height * 0.2), fill=button_fill)
     pixels = np.asarray(canvas)
-    lines = [(line, colour) for line in block.lines] + ([(block.cta, _opposite(colour))] if block.cta else [])
+    lines = [(line, colour) for line in block.lines] + ([(block.cta, _opposite(button_fill))] if block.cta else [])
     boxes = [TextBox(line.role, line.text, line.box, fill, _worst_contrast(pixels, line.box, fill))
              for line, fill in lines]
     mask = Image.new("L", canvas.size, 0)

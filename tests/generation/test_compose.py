@@ -99,6 +99,27 @@ def test_plain_backgrounds_need_no_scrim_and_get_the_right_text_colour():
     assert {b.colour for b in on_black.text_boxes if b.role == "headline"} == {(255, 255, 255)}
 
 
+def test_the_button_stands_out_from_the_photo_around_it():
+    # The headline sits on black (so it is white) and the button just below it on white: a
+    # button in the headline's colour would vanish, so it is dark with a light label.
+    copy = CopyVariant(headline="Night swims", body="", cta="Book now")
+    everywhere = Focus(Box(0, 0, 1080, 1080), "saliency", 0.0)
+    probe = render(Image.new("RGB", (1080, 1080), "black"), "1080x1080", copy, focus=everywhere)
+    headline = next(b.box for b in probe.text_boxes if b.role == "headline")
+    top = min(headline.top, probe.cta_button.top)
+    split = 64 + (headline.bottom + probe.cta_button.top) // 2 - top  # between them, at the top position
+    image = noise((1080, 1080))
+    image.paste((255, 255, 255), (0, 0, 1080, 540))
+    image.paste((0, 0, 0), (0, 0, 1080, split))
+    rendered = render(image, "1080x1080", copy, focus=everywhere)
+    assert not rendered.scrim_used and all(b.box.top >= 64 and b.box.bottom <= 540 for b in rendered.text_boxes)
+    assert [b.colour for b in rendered.text_boxes if b.role == "headline"] == [(255, 255, 255)]
+    button = rendered.cta_button
+    fill = tuple(np.asarray(rendered.image)[button.top + 2, (button.left + button.right) // 2].tolist())
+    assert fill == (17, 17, 17)
+    assert [b.colour for b in rendered.text_boxes if b.role == "cta"] == [(255, 255, 255)]
+
+
 def test_noise_gets_a_scrim_behind_the_text_only(tmp_path):
     rendered = render(noise(), "1080x1080", COPY)
     assert rendered.scrim_used and rendered.scrim_boxes
