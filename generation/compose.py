@@ -18,7 +18,8 @@ The three decisions a designer makes, in the order a designer makes them:
    1.4.3) against the *worst* pixel under its box, measured on the pixels that end up in the
    file. First light or dark text is chosen, then the text moves to another region of the safe
    area (away from the subject when it can), and only when no region gives the contrast is a
-   semi-opaque scrim laid behind the lines that need it, as light as still passes.
+   semi-opaque scrim laid behind the lines that need it, as light as still passes. The call to
+   action is a button whose label contrasts with its fill by construction.
 
 Input images are RGB in sRGB, as :func:`indexer.decode.decode_image` returns them; output PNG
 and JPEG carry an sRGB profile.
@@ -569,8 +570,8 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
     """``copy`` (anything with headline, body, cta: a CopyVariant) on ``image`` in ``fmt``.
 
     ``focus`` defaults to the saliency estimate (pass :func:`find_focus` with a subject and
-    encoder, for this format's aspect, for the model-based one); ``font`` to DejaVu Sans; ``include_body`` to what the
-    format shows (:attr:`AdFormat.shows_body`).
+    encoder, for this format's aspect, for the model-based one); ``font`` to DejaVu Sans;
+    ``include_body`` to what the format shows (:attr:`AdFormat.shows_body`).
     """
     fmt = fmt if isinstance(fmt, AdFormat) else AdFormat.parse(fmt)
     typeface = font if isinstance(font, Typeface) else (Typeface.from_file(font) if font else Typeface.default())
