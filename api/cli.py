@@ -1,38 +1,89 @@
-"""The ``scout`` command line. Parses flags into settings, calls indexer/search, prints results."""
+"""The ``scout`` command line. Parses flags into settings, calls indexer/search, prints results.
+
+Start-up time is part of the interface: ``scout search`` is run by hand, many times. So this
+module imports only typer and rich at the top; each command imports what it uses (torch, FAISS,
+the model) when it runs, and the ``brief`` / ``review`` / ``report`` commands (the generation
+package: scipy, pydantic models, HTTP clients) load only when invoked. BENCHMARKS.md "Command-line
+start-up" has the figures.
+"""
 
 from __future__ import annotations
 
+import importlib
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api import cli_briefs
 from api.cli_common import (CacheOpt, DeviceOpt, DownloadOpt, LibraryOpt, PrecisionOpt, ThreadsOpt, err,
                             handles_errors, out)
 from api.cli_common import encoder_options as _options
 from api.cli_common import library_path as _library_path
 from api.errors import EXIT_STRICT_FAILURES
-from api.wiring import encoder_for_index, encoder_for_search, open_for_search
-from indexer.library import Library
-from indexer.pipeline import IndexRun, RunStats, reembed, resolve_roots
 from indexer.settings import IndexSettings
-from search.engine import Searcher
-from search.status import library_status
-from search.query import Filters, Query, example_from_ref, parse_source, parse_text, split_formats
+
+if TYPE_CHECKING:
+    from indexer.pipeline import RunStats
+
+# name -> (module, attribute: a Typer app or a command function, one-line help for `scout --help`)
+LAZY_COMMANDS = {
+    "brief": ("api.cli_briefs", "app",
+              "Run creative briefs: reuse library photos that fit, generate only what is missing."),
+    "review": ("api.cli_review", "app", "The review panel: import brief runs and manual work, rate blind, 1-5."),
+    "report": ("api.cli_review", "report",
+               "The review report: mean rating per arm with 95 % CI, agreement, approval, share, time."),
+}
+
+
+class _LazyCommands(typer.core.TyperGroup):
+    """The top-level group; the commands in ``LAZY_COMMANDS`` are imported when invoked.
+
+    Listing them in ``--help`` shows a placeholder with the one-line help, so neither
+    ``scout --help`` nor ``scout search`` imports their modules.
+    """
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in LAZY_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attr, short_help = LAZY_COMMANDS[cmd_name]
+        if self._listing:
+            return click.Command(cmd_name, help=short_help)
+        target = getattr(importlib.import_module(module), attr)
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer()
+            single.command(cmd_name)(target)
+            target = single
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        self.commands[cmd_name] = command
+        return command
+
 
 app = typer.Typer(
+    cls=_LazyCommands,
     help="Scout: index an image library and search it by meaning.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(cli_briefs.app, name="brief")
 
 
 class _ProgressView:
@@ -103,6 +154,10 @@ def index(
     allow_download: bool = DownloadOpt,
 ) -> None:
     """Index folders into a library: new and changed files are embedded, the rest is skipped."""
+    from api.wiring import encoder_for_index
+    from indexer.library import Library
+    from indexer.pipeline import IndexRun, resolve_roots
+
     settings = IndexSettings(batch_size=batch_size, decode_workers=workers,
                              max_megapixels=max_megapixels, commit_every=commit_every)
     resolve_roots(paths)  # refuse a typo before spending seconds on loading a model
@@ -129,6 +184,8 @@ def reindex(
 ) -> None:
     """Re-embed every asset of a library with another model (roots and files stay)."""
     from indexer.encoders import load_encoder
+    from indexer.library import Library
+    from indexer.pipeline import reembed
 
     lib = Library.open(_library_path(library))
     encoder = load_encoder(model, _options(device, threads, cache_dir, allow_download))
@@ -143,6 +200,7 @@ def _hit_json(hit) -> dict:
         "id": a.id, "path": a.path, "score": round(hit.score, 6),
         "relevance": round(hit.relevance, 3), "width": a.width, "height": a.height,
         "format": a.format, "orientation": a.orientation, "folder": a.folder, "generated": a.generated,
+        "weak": hit.weak,
     }
 
 
@@ -171,6 +229,10 @@ def search(
     text_precision: str = PrecisionOpt,
 ) -> None:
     """Search a library by text, by example image, or both."""
+    from api.wiring import encoder_for_search, open_for_search
+    from search.engine import Searcher
+    from search.query import Filters, Query, example_from_ref, parse_source, parse_text, split_formats
+
     filters = Filters(
         folder=str(folder.expanduser().resolve()) if folder else None, orientation=orientation,
         min_width=min_width, min_height=min_height,
@@ -188,10 +250,12 @@ def search(
         out.print_json(data=[_hit_json(h) for h in result.hits])
         return
     if not result.hits:
-        cut = f" above relevance {result.cutoff}" if result.cutoff is not None else ""
         scope = ", with these filters" if filters.active else ""
-        err.print(f"No results{cut} in {result.library_size} assets{scope}. Try other words, or --all.")
+        err.print(f"No results in {result.library_size} assets{scope}.")
         return
+    if result.weak_matches:
+        err.print(f"No strong matches (relevance ≥ {result.cutoff:g}σ) in {result.library_size} assets; closest:",
+                  highlight=False)
     rows = [
         (str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",
          f"{hit.asset.width}x{hit.asset.height}", str(hit.asset.id), hit.asset.path)
@@ -202,8 +266,8 @@ def search(
         for column in ("#", "score", "relevance", "size", "id"):
             table.add_column(column, justify="right", no_wrap=True)
         table.add_column("path", overflow="fold")
-        for row in rows:
-            table.add_row(*row)
+        for row, hit in zip(rows, result.hits):
+            table.add_row(*row, style="dim" if hit.weak else None)
         out.print(table)
     else:  # piped: one tab-separated line per hit, never wrapped
         for row in rows:
@@ -239,6 +303,7 @@ def serve(
 
     from api.app import create_app
     from api.deps import ServerSettings
+    from api.wiring import encoder_for_search, open_for_search
 
     if host not in LOOPBACK and not token:
         token = secrets.token_urlsafe(24)
@@ -262,6 +327,9 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show what a library holds: roots, counts, model, index and the last run."""
+    from indexer.library import Library
+    from search.status import library_status
+
     lib = Library.open(_library_path(library), readonly=True)
     status_ = library_status(lib)
     info = status_.as_dict()
@@ -292,6 +360,8 @@ def errors(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List every file that could not be indexed, why, and what to do about it."""
+    from indexer.library import Library
+
     lib = Library.open(_library_path(library), readonly=True)
     failures = lib.catalog.failures()
     if as_json:
