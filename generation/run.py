@@ -396,12 +396,17 @@ def _result_from_manifest(manifest: dict, folder: Path, *, resumed: bool) -> Bri
 
 def run_in_library(library_path: Path, encoder: Encoder, briefs: list[Brief], errors: list[BriefError],
                    out_dir: Path, *, aligner: str = "clip", threshold: ReuseThreshold | None = None,
-                   progress: Callable[[BriefProgress], None] | None = None) -> BatchResult:
+                   progress: Callable[[BriefProgress], None] | None = None,
+                   extra_stages: Callable[[Library], Sequence[Stage]] | None = None,
+                   after_batch: Sequence[Callable[[BatchResult], None]] = ()) -> BatchResult:
     """A batch on its own read-only handle of the library (what a background job needs: the
-    server's handle belongs to its request threads)."""
+    server's handle belongs to its request threads). ``extra_stages`` builds the stages appended
+    on that handle (e.g. ``lambda lib: package_stages(writer, lib, encoder)`` for copy + renders)."""
     library = Library.open(library_path, readonly=True)
     try:
         searcher = Searcher(library, encoder)
-        return brief_run(searcher, out_dir, aligner=aligner, threshold=threshold, progress=progress).run(briefs, errors)
+        stages = list(extra_stages(library)) if extra_stages else []
+        return brief_run(searcher, out_dir, aligner=aligner, threshold=threshold, progress=progress,
+                         extra_stages=stages, after_batch=after_batch).run(briefs, errors)
     finally:
         library.close()
