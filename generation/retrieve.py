@@ -66,7 +66,10 @@ def brief_queries(brief: Brief, settings: RetrieveSettings | None = None) -> lis
 def retrieve(searcher: Searcher, brief: Brief, settings: RetrieveSettings | None = None) -> list[PooledCandidate]:
     """The pooled candidates, best first (by their best relevance in any aspect's query)."""
     pool: dict[int, PooledCandidate] = {}
-    for aspect_query in brief_queries(brief, settings):
+    queries = brief_queries(brief, settings)
+    # One model call for every text of the brief; the searches below then find them cached.
+    searcher.embed_texts(list(dict.fromkeys(p.text for q in queries for p in q.query.parts)))
+    for aspect_query in queries:
         for hit in searcher.search(aspect_query.query).hits:
             candidate = pool.setdefault(hit.asset.id, PooledCandidate(hit.asset.id, hit.asset.path))
             candidate.found_by.append(aspect_query.aspect)

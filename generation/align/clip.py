@@ -50,7 +50,7 @@ class ClipAligner:
 
     def align(self, brief: Brief, candidates: list[CandidateImage]) -> list[Alignment]:
         aspects = brief_aspects(brief)
-        texts = [self.searcher.embed_text(a.text) for a in aspects]
+        texts = self.searcher.embed_texts([a.text for a in aspects])
         vectors, failures = [], {}
         for i, candidate in enumerate(candidates):
             try:
