@@ -28,6 +28,7 @@ and JPEG carry an sRGB profile.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 import tempfile
@@ -45,6 +46,10 @@ from indexer.encoders.base import Encoder
 from indexer.errors import ConfigError
 
 MIN_CONTRAST = 4.5  # WCAG 2.x SC 1.4.3 (AA), normal-size text
+# JPEG ringing next to glyphs can pull a background pixel towards the text colour (a 5.1:1 PNG
+# measured 4.2:1 as JPEG on a 300x250), so the layout is redone for a stricter target until the
+# encoded JPEG passes too; 21 means an opaque scrim.
+_TARGETS = (MIN_CONTRAST, 5.5, 7.0, 10.0, 21.0)
 LIGHT = (255, 255, 255)
 DARK = (17, 17, 17)  # near-black reads softer than #000 and still gives 17.9:1 on white
 MIN_FONT_PX = 10
@@ -528,7 +533,8 @@ class Rendered:
     """A finished ad and the evidence that it meets the rules.
 
     ``text_mask`` is the glyph coverage (255 = fully text colour) so anyone can re-measure the
-    contrast from ``image``; ``notes`` lists compromises (body left out, headline shortened).
+    contrast from ``image`` (or from the JPEG); ``notes`` lists compromises (body left out,
+    headline shortened, a font without glyphs for the copy).
     """
 
     image: Image.Image
@@ -542,6 +548,8 @@ class Rendered:
     cta_button: Box | None
     text_mask: Image.Image
     notes: list[str] = field(default_factory=list)
+    jpeg: bytes = b""  # the JPEG that save() writes, encoded once and measured
+    jpeg_min_contrast: float | None = None  # worst text contrast measured on the decoded JPEG
 
     @property
     def contrast_ratios(self) -> list[float]:
@@ -560,6 +568,7 @@ class Rendered:
                       "colour": "#%02x%02x%02x" % t.colour, "contrast": round(t.contrast, 2)}
                      for t in self.text_boxes],
             "min_contrast": round(min(self.contrast_ratios), 2) if self.text_boxes else None,
+            "min_contrast_jpeg": None if self.jpeg_min_contrast is None else round(self.jpeg_min_contrast, 2),
             "scrim_used": self.scrim_used,
             "notes": list(self.notes),
         }
@@ -589,8 +598,14 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
     safe = fmt.safe_area
     with_body = fmt.shows_body if include_body is None else include_body
     blocks = _layout(copy, fmt, safe, typeface, with_body)
-    block, colour, scrims = _place(canvas, blocks, subject)
-    rendered = _draw(canvas, fmt, block, colour, scrims, safe, crop, focus)
+    for target in _TARGETS:
+        work = canvas.copy()
+        block, colour, scrims = _place(work, blocks, subject, target)
+        rendered = _draw(work, fmt, block, colour, scrims, safe, crop, focus)
+        rendered.jpeg = _encode(rendered.image, "JPEG")
+        rendered.jpeg_min_contrast = _decoded_contrast(rendered)
+        if rendered.jpeg_min_contrast >= MIN_CONTRAST:
+            break
     missing = typeface.missing_glyphs(" ".join(box.text for box in rendered.text_boxes))
     if missing:
         rendered.notes.append(f"the font has no glyphs for {missing!r}; pass a font that covers the language")
@@ -607,8 +622,9 @@ def _rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _place(canvas: Image.Image, blocks: list[_Block], subject: Box) -> tuple[_Block, tuple, list[Box]]:
-    """Choose position and text colour; add scrims only if no position gives the contrast.
+def _place(canvas: Image.Image, blocks: list[_Block], subject: Box,
+           target: float) -> tuple[_Block, tuple, list[Box]]:
+    """Choose position and text colour; add scrims only if no position gives ``target`` contrast.
 
     Order: a position where light or dark text passes everywhere without a scrim (covering as
     little of the subject as possible, then by preference); failing that, the least-covering
@@ -621,23 +637,23 @@ def _place(canvas: Image.Image, blocks: list[_Block], subject: Box) -> tuple[_Bl
         covered = round(4 * bounds.overlap(subject) / max(1, bounds.area)) / 4
         for colour in (LIGHT, DARK):
             worst = min(_worst_contrast(pixels, line.box, colour) for line in block.lines)
-            failing = worst < MIN_CONTRAST
+            failing = worst < target
             scored.append(((failing, covered, 0 if failing else rank, -worst), block, colour))
     (failing, *_), block, colour = min(scored, key=lambda s: s[0])
     if not failing:
         return block, colour, []
-    return block, colour, _scrims(canvas, block, colour)
+    return block, colour, _scrims(canvas, block, colour, target)
 
 
-def _scrims(canvas: Image.Image, block: _Block, colour: tuple[int, int, int]) -> list[Box]:
+def _scrims(canvas: Image.Image, block: _Block, colour: tuple[int, int, int], target: float) -> list[Box]:
     """Lay a scrim of the opposite colour behind each failing group of lines (headline, body),
-    with the lowest opacity (in 5 % steps) that lifts every line of the group to 4.5:1."""
+    with the lowest opacity (in 5 % steps) that lifts every line of the group to ``target``."""
     placed = []
     for role in ("headline", "body"):
         lines = [line for line in block.lines if line.role == role]
         if not lines:
             continue
-        if min(_worst_contrast(np.asarray(canvas), line.box, colour) for line in lines) >= MIN_CONTRAST:
+        if min(_worst_contrast(np.asarray(canvas), line.box, colour) for line in lines) >= target:
             continue
         pad = _pad(lines[0].font.size)
         area = _clip(Box(min(line.box.left for line in lines), min(line.box.top for line in lines),
@@ -650,7 +666,7 @@ def _scrims(canvas: Image.Image, block: _Block, colour: tuple[int, int, int]) ->
             ImageDraw.Draw(overlay).rounded_rectangle((0, 0, region.width - 1, region.height - 1), radius=pad // 2,
                                                       fill=(*_opposite(colour), round(255 * opacity)))
             candidate = Image.alpha_composite(region, overlay).convert("RGB")
-            if min(_worst_contrast(np.asarray(candidate), box, colour) for box in local) >= MIN_CONTRAST:
+            if min(_worst_contrast(np.asarray(candidate), box, colour) for box in local) >= target:
                 break
         canvas.paste(candidate, (area.left, area.top))
         placed.append(area)
@@ -703,26 +719,48 @@ def _srgb_icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
+def _encode(image: Image.Image, fmt: str) -> bytes:
+    """PNG (lossless) or JPEG (quality 90, 4:4:4 so small text stays crisp), tagged sRGB."""
+    out = io.BytesIO()
+    options = {"quality": JPEG_QUALITY, "subsampling": 0} if fmt == "JPEG" else {}
+    image.save(out, fmt, icc_profile=_srgb_icc(), **options)
+    return out.getvalue()
+
+
+def _decoded_contrast(rendered: Rendered) -> float:
+    """The worst contrast between each line's colour and the JPEG's pixels under its box that
+    no glyph touches (the same rule as the PNG, on what a JPEG viewer shows)."""
+    pixels = np.asarray(Image.open(io.BytesIO(rendered.jpeg)).convert("RGB"))
+    coverage = np.asarray(rendered.text_mask)
+    worst = math.inf
+    for box in rendered.text_boxes:
+        b = box.box
+        background = pixels[b.top:b.bottom, b.left:b.right][coverage[b.top:b.bottom, b.left:b.right] == 0]
+        if background.size:
+            worst = min(worst, float(contrast_ratio(relative_luminance(background),
+                                                    _colour_luminance(box.colour)).min()))
+    return worst
+
+
 def save(rendered: Rendered, folder: str | Path, stem: str) -> tuple[Path, Path]:
-    """Write ``stem.png`` (lossless) and ``stem.jpg`` (quality 90, 4:4:4 so small text stays
-    crisp), both tagged sRGB, each via a temporary file and a rename so a crash never leaves a
-    half-written render behind."""
+    """Write ``stem.png`` and ``stem.jpg`` (the JPEG whose contrast :func:`render` measured),
+    each via a temporary file and a rename so a crash never leaves a half-written render."""
     if not stem or stem in (".", "..") or any(c in stem for c in "/\\\0") or stem.startswith("."):
         raise ConfigError(f"Render name {stem!r} is not a plain file name.",
                           hint="Use letters, digits, dashes or underscores, e.g. brief-1-v2-1080x1080.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     png, jpeg = folder / f"{stem}.png", folder / f"{stem}.jpg"
-    _write(rendered.image, png, "PNG", icc_profile=_srgb_icc())
-    _write(rendered.image, jpeg, "JPEG", quality=JPEG_QUALITY, subsampling=0, icc_profile=_srgb_icc())
+    _write(png, _encode(rendered.image, "PNG"))
+    _write(jpeg, rendered.jpeg or _encode(rendered.image, "JPEG"))
     return png, jpeg
 
 
-def _write(image: Image.Image, path: Path, fmt: str, **options) -> None:
+def _write(path: Path, data: bytes) -> None:
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            image.save(out, fmt, **options)
+            out.write(data)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
