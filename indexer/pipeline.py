@@ -222,7 +222,13 @@ class IndexRun:
                 status = "completed"
             finally:
                 self.stats.seconds = time.monotonic() - self.stats.started
-                self.catalog.finish_run(run_id, status, self.stats.as_dict())
+                try:
+                    self.catalog.finish_run(run_id, status, self.stats.as_dict())
+                except Exception:
+                    # A run that already failed (a full disk fails this write too) reports its
+                    # own error; the run then reads as interrupted once this process is gone.
+                    if status == "completed":
+                        raise
         return RunResult(run_id, status, self.stats, self.encoder.model_id)
 
     def _changed_files(self, root: str, known: dict[str, KnownFile], seen: set[str]) -> Iterator[FileWrite]:
