@@ -34,7 +34,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -765,36 +765,3 @@ def _write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-
-
-# --- one brief ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RenderedFile:
-    """One saved render of one variant (``variant`` counts from 1) in one format."""
-
-    variant: int
-    format: AdFormat
-    png: Path
-    jpeg: Path
-    summary: dict  # Rendered.to_dict(): crop, focus, text boxes, contrast, scrim, notes
-
-
-def render_brief(image: Image.Image, formats: Sequence[AdFormat | str], variants: Sequence[HasCopy],
-                 folder: str | Path, *, subject: str | None = None, encoder: Encoder | None = None,
-                 font: Typeface | str | Path | None = None) -> list[RenderedFile]:
-    """Every variant in every format, saved as ``v{n}-{WxH}.png`` / ``.jpg`` in ``folder``.
-
-    The focus depends on the picture and the format's shape, not on the copy, so it is found
-    once per format (one encoder pass over the candidate windows) and shared by all variants.
-    """
-    image = _rgb(image)
-    typeface = font if isinstance(font, Typeface) else (Typeface.from_file(font) if font else Typeface.default())
-    files = []
-    for fmt in (f if isinstance(f, AdFormat) else AdFormat.parse(f) for f in formats):
-        focus = find_focus(image, fmt.aspect, subject, encoder)
-        for number, copy in enumerate(variants, 1):
-            rendered = render(image, fmt, copy, focus=focus, font=typeface)
-            png, jpeg = save(rendered, folder, f"v{number}-{fmt.name}")
-            files.append(RenderedFile(number, fmt, png, jpeg, rendered.to_dict()))
-    return files
