@@ -67,12 +67,13 @@ class _LazyCommands(typer.core.TyperGroup):
         if self._listing:
             return click.Command(cmd_name, help=short_help)
         target = getattr(importlib.import_module(module), attr)
-        if not isinstance(target, typer.Typer):
-            single = typer.Typer()
-            single.command(cmd_name)(target)
-            target = single
-        command = typer.main.get_command(target)
-        command.name = cmd_name
+        wrapper = typer.Typer(add_completion=False)  # built as `app.add_typer` / `app.command` would
+        if isinstance(target, typer.Typer):
+            wrapper.add_typer(target, name=cmd_name)
+        else:
+            wrapper.command(cmd_name)(target)
+        built = typer.main.get_command(wrapper)
+        command = getattr(built, "commands", {}).get(cmd_name, built)
         self.commands[cmd_name] = command
         return command
 

@@ -38,10 +38,13 @@ class HitOut(BaseModel):
     asset: AssetOut
     score: float = Field(description="Cosine similarity of query and image, in [-1, 1].")
     relevance: float = Field(description="Robust standard deviations above this query's median score over the library.")
+    weak: bool = Field(False, description="Below the relevance cutoff: shown only because no result cleared it "
+                       "(the closest few, still ranked). Show it as 'closest, not a clear match'.")
 
     @classmethod
     def of(cls, hit: Hit) -> "HitOut":
-        return cls(asset=AssetOut.of(hit.asset), score=round(hit.score, 6), relevance=round(hit.relevance, 3))
+        return cls(asset=AssetOut.of(hit.asset), score=round(hit.score, 6), relevance=round(hit.relevance, 3),
+                   weak=hit.weak)
 
 
 class SearchOut(BaseModel):
@@ -49,7 +52,10 @@ class SearchOut(BaseModel):
     offset: int
     limit: int
     has_more: bool
-    cutoff: Optional[float] = Field(description="Relevance floor applied; null when all=true.")
+    cutoff: Optional[float] = Field(description="Relevance floor applied; null when all=true and for query by "
+                                    "example (image-to-image scores rank neighbours without a floor).")
+    weak_matches: bool = Field(False, description="No result cleared the cutoff: `results` are the closest few, "
+                               "each marked `weak`, instead of nothing.")
     embed_ms: float
     search_ms: float
     library_size: int
@@ -58,7 +64,8 @@ class SearchOut(BaseModel):
     def of(cls, result: SearchResult, offset: int, limit: int) -> "SearchOut":
         return cls(
             results=[HitOut.of(h) for h in result.hits], offset=offset, limit=limit,
-            has_more=result.has_more, cutoff=result.cutoff, embed_ms=round(result.embed_ms, 2),
+            has_more=result.has_more, cutoff=result.cutoff, weak_matches=result.weak_matches,
+            embed_ms=round(result.embed_ms, 2),
             search_ms=round(result.search_ms, 2), library_size=result.library_size,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from indexer.encoders import load_default_encoder, load_encoder
@@ -11,12 +12,16 @@ from indexer.library import Library
 from indexer.settings import EncoderOptions
 
 
-def quiet_model_libraries() -> None:
+def quiet_model_libraries(*, only_if_imported: bool = False) -> None:
     """Model-loading progress bars and warnings would scribble over Scout's own progress bar.
 
     Logging settings are process-wide, so only the command-line edge makes this choice, never
-    the library code a notebook or another program imports.
+    the library code a notebook or another program imports. ``only_if_imported`` skips a
+    transformers not yet imported: importing it just to quiet it costs seconds of every
+    ``scout search`` start-up, and the offline model never imports it.
     """
+    if only_if_imported and "transformers" not in sys.modules:
+        return
     try:
         import transformers
 
@@ -39,7 +44,7 @@ def encoder_for_index(library: Library, model: str | None, options: EncoderOptio
 
 
 def encoder_for_search(library: Library, options: EncoderOptions) -> Encoder:
-    quiet_model_libraries()
+    quiet_model_libraries(only_if_imported=True)
     if not library.model_id:
         raise LibraryNotFound(
             f"The library at {library.path} has nothing indexed yet.",

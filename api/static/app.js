@@ -77,9 +77,12 @@ function render(data) {
   grid.replaceChildren(...state.results.map(cardFor));
   if (data) {
     const cut = data.cutoff === null ? "all matches" : `relevance ≥ ${data.cutoff}σ`;
-    $("summary").textContent = state.results.length
-      ? `${state.results.length}${state.hasMore ? "+" : ""} results · ${cut} · ${Math.round(data.embed_ms + data.search_ms)} ms`
-      : "";
+    // Weak matches: nothing cleared the cutoff, so the closest few are shown, marked as such.
+    $("summary").classList.toggle("weak-notice", Boolean(data.weak_matches && state.results.length));
+    $("summary").textContent = !state.results.length ? ""
+      : data.weak_matches
+        ? `No strong matches (${cut}); showing the closest ${state.results.length}${state.hasMore ? "+" : ""}, dimmed.`
+        : `${state.results.length}${state.hasMore ? "+" : ""} results · ${cut} · ${Math.round(data.embed_ms + data.search_ms)} ms`;
   }
   if (!state.results.length && hasQuery()) {
     showState(`<h3>No results</h3><p>Nothing in ${state.status ? state.status.assets : "the library"} assets clears the relevance cutoff${activeFilters() ? " with these filters" : ""}.</p>
@@ -94,7 +97,7 @@ function render(data) {
 function cardFor(hit, index) {
   const a = hit.asset;
   const card = document.createElement("button");
-  card.type = "button"; card.className = "card"; card.setAttribute("role", "listitem");
+  card.type = "button"; card.className = hit.weak ? "card weak" : "card"; card.setAttribute("role", "listitem");
   card.dataset.index = index; card.dataset.id = a.id; card.dataset.path = a.path;
   card.title = `${a.name}\nscore ${hit.score.toFixed(3)} · relevance ${hit.relevance.toFixed(1)}σ\n${a.width}×${a.height} ${a.format}`;
   const img = document.createElement("img");
@@ -104,6 +107,12 @@ function cardFor(hit, index) {
   badge.innerHTML = `<b></b>${hit.score.toFixed(3)} · ${hit.relevance.toFixed(1)}σ · ${a.width}×${a.height}`;
   badge.querySelector("b").textContent = a.name;
   card.append(img, badge);
+  if (hit.weak) {
+    const flag = document.createElement("span");
+    flag.className = "weak-flag"; flag.textContent = "Weak match";
+    flag.title = "Below the relevance cutoff: the closest the library has, not a clear match";
+    card.append(flag);
+  }
   if (a.generated) {
     const flag = document.createElement("span");
     flag.className = "gen-flag"; flag.textContent = "Generated";
