@@ -17,6 +17,7 @@ from generation.align.threshold import ReuseThreshold, load_threshold_file
 from generation.briefs import BriefBatch, load_briefs
 from generation.copy import COPY_WRITERS, CopyWriterOptions, load_copy_writer
 from generation.openai_api import EndpointSettings
+from generation.retrieve import RetrieveSettings
 from generation.package import package_stages, write_batch_sheet
 from generation.run import BatchResult, BriefProgress, LibraryImageMaker, brief_run
 from indexer.errors import ConfigError, ScoutError
@@ -103,6 +104,8 @@ def run(
     threshold_file: Optional[Path] = typer.Option(
         None, "--threshold-file", help='JSON {"model_id", "value", "how"}; refused for another model.'),
     copy: bool = typer.Option(False, "--copy", help="Copy candidate files into the output instead of linking."),
+    library_only: bool = typer.Option(False, "--library-only",
+                                      help="Leave earlier generated images out of the candidates."),
     copy_writer: Optional[str] = typer.Option(
         None, "--copy-writer", help=f"Ad copy: {', '.join(COPY_WRITERS.names())} "
         "[default: openai when SCOUT_COPY_BASE_URL is set, else template]."),
@@ -146,7 +149,8 @@ def run(
         with _BriefProgressView(len(batch.briefs)) as view:
             runner = brief_run(searcher, target, aligner=aligner, align_settings=align_settings, threshold=override,
                                maker=maker, copy=copy, progress=view, extra_stages=package,
-                               after_batch=[write_batch_sheet])
+                               after_batch=[write_batch_sheet],
+                               retrieve_settings=RetrieveSettings(include_generated=not library_only))
             result = runner.run(batch.briefs, batch.errors)
     finally:
         if writer is not None:

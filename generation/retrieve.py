@@ -26,10 +26,7 @@ class RetrieveSettings:
     include_generated: bool = True  # False leaves earlier generated images out of the pool
 
     def effective_filters(self) -> Filters:
-        """The search filters, plus "not generated" where the library's search supports it."""
-        if not self.include_generated and "generated" in {f.name for f in dataclasses.fields(Filters)}:
-            return dataclasses.replace(self.filters, generated=False)
-        return self.filters
+        return self.filters if self.include_generated else dataclasses.replace(self.filters, generated=False)
 
 
 @dataclass(frozen=True)

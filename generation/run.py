@@ -261,13 +261,15 @@ def default_stages(searcher: Searcher, aligner: Aligner, threshold: ReuseThresho
 def brief_run(searcher: Searcher, out_dir: Path, *, aligner: str = "clip", align_settings: AlignSettings | None = None,
               threshold: ReuseThreshold | None = None, maker: ImageMaker | None = None, copy: bool = False,
               progress: Callable[[BriefProgress], None] | None = None, extra_stages: Sequence[Stage] = (),
-              after_batch: Sequence[Callable[["BatchResult"], None]] = ()) -> "BriefRun":
+              after_batch: Sequence[Callable[["BatchResult"], None]] = (),
+              retrieve_settings: RetrieveSettings | None = None) -> "BriefRun":
     """The standard run, wired from names and settings (what the CLI and HTTP jobs use).
     ``threshold`` overrides the built-in one for the aligner's model (refused for another model);
     ``extra_stages`` (copy, render...) run after the standard ones, ``after_batch`` hooks once per batch."""
     the_aligner = load_aligner(aligner, searcher, align_settings)
     chosen = reuse_threshold(the_aligner.model_id, threshold)
-    stages = default_stages(searcher, the_aligner, chosen, maker, copy=copy) + list(extra_stages)
+    stages = default_stages(searcher, the_aligner, chosen, maker, copy=copy,
+                            retrieve_settings=retrieve_settings) + list(extra_stages)
     return BriefRun(stages, out_dir, aligner=the_aligner, threshold=chosen,
                     generator=None if maker is None else maker.name, progress=progress, after_batch=after_batch)
 
@@ -398,7 +400,8 @@ def run_in_library(library_path: Path, encoder: Encoder, briefs: list[Brief], er
                    out_dir: Path, *, aligner: str = "clip", threshold: ReuseThreshold | None = None,
                    progress: Callable[[BriefProgress], None] | None = None,
                    extra_stages: Callable[[Library], Sequence[Stage]] | None = None,
-                   after_batch: Sequence[Callable[[BatchResult], None]] = ()) -> BatchResult:
+                   after_batch: Sequence[Callable[[BatchResult], None]] = (),
+                   retrieve_settings: RetrieveSettings | None = None) -> BatchResult:
     """A batch on its own read-only handle of the library (what a background job needs: the
     server's handle belongs to its request threads). ``extra_stages`` builds the stages appended
     on that handle (e.g. ``lambda lib: package_stages(writer, lib, encoder)`` for copy + renders)."""
@@ -407,6 +410,7 @@ def run_in_library(library_path: Path, encoder: Encoder, briefs: list[Brief], er
         searcher = Searcher(library, encoder)
         stages = list(extra_stages(library)) if extra_stages else []
         return brief_run(searcher, out_dir, aligner=aligner, threshold=threshold, progress=progress,
-                         extra_stages=stages, after_batch=after_batch).run(briefs, errors)
+                         extra_stages=stages, after_batch=after_batch,
+                         retrieve_settings=retrieve_settings).run(briefs, errors)
     finally:
         library.close()

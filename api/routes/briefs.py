@@ -21,6 +21,7 @@ from api.deps import ServerState, require_read_token, require_write_token, state
 from generation.align.threshold import ReuseThreshold
 from generation.briefs import parse_briefs
 from generation.manifest import MANIFEST, SUMMARY, read_manifest
+from generation.retrieve import RetrieveSettings
 from generation.run import BriefProgress, run_in_library
 from indexer.errors import AssetNotFound, ConfigError
 from indexer.jobs import Job
@@ -38,6 +39,7 @@ class BriefJobIn(BaseModel):
     aligner: Literal["clip"] = "clip"
     reuse_threshold: Optional[float] = Field(None, ge=-100, le=100,
                                              description="Override, in the aligner's scale, for this library's model.")
+    include_generated: bool = Field(True, description="False: earlier generated images are not candidates.")
 
 
 class BriefErrorOut(BaseModel):
@@ -115,7 +117,8 @@ def start_brief_job(body: BriefJobIn, s: ServerState = Depends(state)) -> BriefJ
                     "brief": event.brief_id, "stage": event.stage})
 
         run_in_library(library_path, encoder, batch.briefs, batch.errors, folder, aligner=body.aligner,
-                       threshold=threshold, progress=progress)
+                       threshold=threshold, progress=progress,
+                       retrieve_settings=RetrieveSettings(include_generated=body.include_generated))
         return "completed", {"invalid": invalid}
 
     job_id = uuid.uuid4().hex[:12]

@@ -56,3 +56,10 @@ def test_filters_apply_to_every_aspect_query(searcher, sample_library):
     settings = RetrieveSettings(per_query=18, filters=Filters(formats=("jpeg",)))
     pool = retrieve(searcher, Brief(id="b", subject="a palace", selling_points=["coffee"]), settings)
     assert pool and all(name.endswith(".jpg") for name in names(pool))
+
+
+def test_earlier_generated_images_can_be_left_out():
+    settings = RetrieveSettings(include_generated=False, filters=Filters(formats=("png",)))
+    [query] = brief_queries(Brief(id="b", subject="Lisbon"), settings)
+    assert query.query.filters == Filters(formats=("png",), generated=False)
+    assert brief_queries(Brief(id="b", subject="Lisbon"))[0].query.filters.generated is None
