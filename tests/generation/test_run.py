@@ -13,7 +13,7 @@ from generation.align import load_aligner
 from generation.align.threshold import reuse_threshold
 from generation.briefs import Brief, BriefError
 from generation.generate import GENERATORS, GeneratedImage, load_generator
-from generation.run import BriefRun, LibraryImageMaker, default_stages
+from generation.run import BriefRun, LibraryImageMaker, brief_run, default_stages
 from indexer.errors import ServiceUnavailable
 from indexer.generated import Provenance, read_provenance
 from indexer.library import Library
@@ -155,3 +155,28 @@ def test_a_registered_generator_loads_through_the_registry(library_copy, offline
     assert result.results[0].outcome == "generated" and len(calls) == 1
     generated = [c for c in manifest(tmp_path / "out", "lisbon")["candidates"] if c["source"] == "generated"]
     assert Image.open(generated[0]["original"]).size == (96, 64)  # the brief's first format
+
+
+class RefusesLisbon:
+    """An appended stage (as copy or compose stages are) that fails for one brief."""
+
+    name = "check"
+
+    def run(self, state):
+        if state.brief.id == "lisbon":
+            raise ServiceUnavailable("The safety service at http://127.0.0.1:9 stayed down.")
+        state.sections["check"] = {"passed": True}
+
+
+def test_a_stage_that_fails_fails_its_brief_only(sample_library, offline_encoder, tmp_path):
+    library, _ = sample_library
+    searcher = Searcher(Library.open(library.path, readonly=True), offline_encoder)
+    out = tmp_path / "out"
+    run = brief_run(searcher, out, extra_stages=[RefusesLisbon()])
+    result = run.run([TRAM, PALACE])
+    assert [(r.brief_id, r.outcome, r.error) for r in result.results] == [
+        ("lisbon", "failed", "The safety service at http://127.0.0.1:9 stayed down."), ("beijing", "reused", None)]
+    assert not (out / "lisbon").exists() and manifest(out, "beijing")["check"] == {"passed": True}
+    assert json.loads((out / "summary.json").read_text())["counts"]["failed"] == 1
+    again = run.run([TRAM, PALACE])  # a failed brief is tried again, a finished one kept
+    assert [(r.outcome, r.resumed) for r in again.results] == [("failed", False), ("reused", True)]
