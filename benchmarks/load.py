@@ -253,7 +253,7 @@ def main() -> None:
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             hits = http.get("/api/search", params={"q": "a picture", "all": "true", "limit": 200}).json()["results"]
-        ids = [hit["id"] for hit in hits] or [1]
+        ids = [hit["asset"]["id"] for hit in hits] or [1]
         rss_start = server.rss
         phases.append(run_phase(Phase("baseline", 1), server,
                                 request_plan(args.baseline_requests, 1, ids, MIX), args.max_seconds))
