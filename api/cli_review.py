@@ -3,6 +3,9 @@
 ``scout review`` alone is the interactive, keyboard-only session (resumable: it only ever shows
 what this reviewer has not rated); the sub-commands are the scriptable parts: import a brief run,
 enter manual work and its hours, list the queue, rate one item.
+
+The creative pipeline (torch, scipy, matplotlib) is imported only by the commands that need it,
+so that rating from a script starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -16,9 +19,6 @@ import typer
 from rich.table import Table
 
 from api.cli_common import LibraryOpt, err, handles_errors, library_path, out
-from api.wiring import open_for_search
-from generation.package import library_report, review_drafts
-from generation.report import ARM_LABELS, plot, to_csv
 from indexer.errors import ConfigError
 from indexer.library import Library
 from indexer.reviews import ReviewDesk
@@ -39,6 +39,8 @@ def review(ctx: typer.Context, reviewer: Optional[str] = ReviewerOpt, library: O
     an optional comment. The arm is shown after rating. q quits; run again to go on."""
     if ctx.invoked_subcommand:
         return
+    from generation.report import ARM_LABELS
+
     desk = _desk(library)
     name = reviewer or _ask("Reviewer name: ")
     if name is None:
@@ -113,6 +115,8 @@ def import_run(out_dir: Path = typer.Argument(..., help="The --out folder of `sc
                library: Optional[Path] = LibraryOpt,
                as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON.")) -> None:
     """Put a brief run's rendered copy variants before the panel (importing again adds nothing)."""
+    from generation.package import review_drafts
+
     desk = _desk(library)
     found = review_drafts(out_dir)
     result = desk.add(found.drafts)
@@ -163,7 +167,7 @@ def hours(destination: str = typer.Argument(...), value: float = typer.Argument(
 def show_queue(reviewer: str = typer.Option(..., "--reviewer", "-r"), library: Optional[Path] = LibraryOpt,
                as_json: bool = typer.Option(False, "--json")) -> None:
     """What this reviewer has left to rate, in their order, blind."""
-    lib = open_for_search(library_path(library))
+    lib = Library.open(library_path(library), readonly=True)
     todo = reviews.queue(lib, reviewer)
     if as_json:
         out.print_json(json.dumps([v.to_dict() for v in todo]))
@@ -188,6 +192,8 @@ def rate(item: int = typer.Argument(..., help="The item id (scout review queue).
     """Rate one item (again: replaces your earlier rating)."""
     if approve is None:
         raise ConfigError("Say whether you approve the item.", hint="Add --approve or --reject.")
+    from generation.report import ARM_LABELS
+
     desk = _desk(library)
     desk.rate(item, reviewer, rating, approve, comment, seconds)
     seen = reviews.item_for(desk.library, item, reviewer)
@@ -203,7 +209,10 @@ def report(library: Optional[Path] = LibraryOpt,
     """The review report: mean rating per arm with 95 % CI, agreement, approval, share, time."""
     if plot_file is not None and plot_file.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"--plot {plot_file} is neither .png nor .svg.", hint="Name the file report.png or report.svg.")
-    result = library_report(open_for_search(library_path(library)))
+    from generation.package import library_report
+    from generation.report import plot, to_csv
+
+    result = library_report(Library.open(library_path(library), readonly=True))
     if plot_file is not None:
         try:
             plot(result).savefig(plot_file, format=plot_file.suffix[1:].lower(), dpi=150)
@@ -219,6 +228,8 @@ def report(library: Optional[Path] = LibraryOpt,
 
 
 def _print_report(result) -> None:
+    from generation.report import ARM_LABELS
+
     table = Table(box=None, pad_edge=False)
     for column in ("arm", "mean", "95 % CI", "approved", "ratings", "destinations", "review min/dest"):
         table.add_column(column, justify="left" if column == "arm" else "right")
