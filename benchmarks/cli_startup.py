@@ -1,0 +1,116 @@
+"""Whole-process wall and CPU time of the ``scout`` command line, next to baselines from the same run.
+
+    python -m benchmarks.cli_startup [--runs 5] [--baseline-commit REV]
+
+Each command is a fresh ``python -m api.cli ...`` process, run ``--runs`` times after one
+warm-up (so the page cache holds the files); the figures are the median and the best run, wall
+and CPU (user + sys of the child, which a busy machine inflates far less than wall time).
+Baselines measured in the same run:
+
+- ``python -c pass`` and ``python -c "import torch"``: the floor any command that embeds a query
+  pays on this machine (the query encoder is a torch model).
+- the same commands at ``--baseline-commit`` (default: the commit before the lazy start-up work),
+  extracted with ``git archive`` into a temp dir and run from there with a library indexed by
+  that version (a library from a newer Scout is refused by an older one).
+
+``scout index`` start-up is measured as a whole ``scout index`` of a folder holding one small
+image into a fresh library: start-up plus one embedded image (the first image embedded is
+what the start-up delays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PHOTOS = REPO / "sample_assets" / "photos"
+DEFAULT_BASELINE = "59154d0"
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """(wall, cpu) seconds of one child process; fails loudly if the command fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({run.returncode}):\n{run.stderr[-2000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure(label: str, cmd: list[str], cwd: Path, env: dict, runs: int, fresh=None) -> None:
+    """Print median and best wall/CPU of ``runs`` runs; ``fresh`` prepares each run (e.g. an empty library)."""
+    if fresh:
+        fresh()
+    timed(cmd, cwd, env)  # warm-up: files into the page cache, caches written
+    figures = []
+    for _ in range(runs):
+        if fresh:
+            fresh()
+        figures.append(timed(cmd, cwd, env))
+    walls, cpus = zip(*figures)
+    print(f"{label:52s} wall {statistics.median(walls):6.2f} s (best {min(walls):5.2f})   "
+          f"cpu {statistics.median(cpus):6.2f} s (best {min(cpus):5.2f})", flush=True)
+
+
+def scout_commands(tree: Path, library: Path, one_image: Path, scratch: Path, env: dict, runs: int,
+                   label: str) -> None:
+    py = sys.executable
+    cli = [py, "-m", "api.cli"]
+    measure(f"{label} scout --help", [*cli, "--help"], tree, env, runs)
+    measure(f'{label} scout search "a cat"', [*cli, "search", "a cat", "--library", str(library)], tree, env, runs)
+    measure(f"{label} scout search --like 1 (an asset id)",
+            [*cli, "search", "--like", "1", "--library", str(library)], tree, env, runs)
+
+    def empty_library() -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    measure(f"{label} scout index (1 image, fresh library)",
+            [*cli, "index", str(one_image), "--library", str(scratch), "--model", "offline"],
+            tree, env, runs, fresh=empty_library)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--baseline-commit", default=DEFAULT_BASELINE,
+                        help="Git revision to compare with ('' skips it).")
+    args = parser.parse_args()
+    env = {**os.environ, "COLUMNS": "120"}
+    env.pop("SCOUT_LIBRARY", None)
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
+    print(f"{args.runs} runs each after one warm-up; median (best)\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        one = work / "one"
+        one.mkdir()
+        shutil.copy(PHOTOS / "tabby-cat-chelsea.png", one / "cat.png")
+        py = sys.executable
+        measure("baseline: python -c pass", [py, "-c", "pass"], REPO, env, args.runs)
+        measure('baseline: python -c "import torch"', [py, "-c", "import torch"], REPO, env, args.runs)
+        trees = [("now:", REPO)]
+        if args.baseline_commit:
+            old = work / "old"
+            old.mkdir()
+            archive = subprocess.run(["git", "archive", args.baseline_commit], cwd=REPO, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+            trees.append((f"{args.baseline_commit}:", old))
+        for label, tree in trees:
+            library = work / f"lib-{tree.name}"
+            timed([py, "-m", "api.cli", "index", str(PHOTOS), "--library", str(library), "--model", "offline"],
+                  tree, env)
+            scout_commands(tree, library, one, work / f"scratch-{tree.name}", env, args.runs, label)
+
+
+if __name__ == "__main__":
+    main()
