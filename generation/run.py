@@ -271,14 +271,16 @@ def brief_run(searcher: Searcher, out_dir: Path, *, aligner: str = "clip", align
     stages = default_stages(searcher, the_aligner, chosen, maker, copy=copy,
                             retrieve_settings=retrieve_settings) + list(extra_stages)
     return BriefRun(stages, out_dir, aligner=the_aligner, threshold=chosen,
-                    generator=None if maker is None else maker.name, progress=progress, after_batch=after_batch)
+                    generator=None if maker is None else maker.name, progress=progress, after_batch=after_batch,
+                    settings_key=f"{retrieve_settings or RetrieveSettings()!r} copy={copy}")
 
 
 class BriefRun:
     def __init__(self, stages: list[Stage], out_dir: Path, *, aligner: Aligner, threshold: ReuseThreshold,
                  generator: str | None = None, progress: Callable[[BriefProgress], None] | None = None,
-                 after_batch: Sequence[Callable[["BatchResult"], None]] = ()):
+                 after_batch: Sequence[Callable[["BatchResult"], None]] = (), settings_key: str = ""):
         self.stages = stages
+        self.settings_key = settings_key  # other settings whose change must redo a finished brief
         self.after_batch = list(after_batch)  # e.g. the contact sheet: runs once the batch is done
         self.out_dir = Path(out_dir)
         self.aligner = aligner
@@ -288,7 +290,8 @@ class BriefRun:
 
     def run_key(self, brief: Brief) -> str:
         parts = [brief.content_hash(), self.aligner.model_id, self.generator or "none",
-                 repr(self.threshold.value), self.threshold.model_id, *(s.name for s in self.stages)]
+                 repr(self.threshold.value), self.threshold.model_id, self.settings_key,
+                 *(s.name for s in self.stages)]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def run(self, briefs: list[Brief], errors: list[BriefError] = ()) -> BatchResult:

@@ -13,6 +13,7 @@ from generation.align import load_aligner
 from generation.align.threshold import reuse_threshold
 from generation.briefs import Brief, BriefError
 from generation.generate import GENERATORS, GeneratedImage, load_generator
+from generation.retrieve import RetrieveSettings
 from generation.run import BriefRun, LibraryImageMaker, brief_run, default_stages
 from indexer.errors import ServiceUnavailable
 from indexer.generated import Provenance, read_provenance
@@ -180,3 +181,6 @@ def test_a_stage_that_fails_fails_its_brief_only(sample_library, offline_encoder
     assert json.loads((out / "summary.json").read_text())["counts"]["failed"] == 1
     again = run.run([TRAM, PALACE])  # a failed brief is tried again, a finished one kept
     assert [(r.outcome, r.resumed) for r in again.results] == [("failed", False), ("reused", True)]
+    other_settings = brief_run(searcher, out, extra_stages=[RefusesLisbon()],
+                               retrieve_settings=RetrieveSettings(include_generated=False))
+    assert not other_settings.run([PALACE]).results[0].resumed  # other settings redo a finished brief
