@@ -123,3 +123,10 @@ def sample_searcher(sample_library, offline_encoder):
 
     library, _ = sample_library
     return Searcher(library, offline_encoder)
+
+
+@pytest.fixture(scope="session")
+def sample_ids(sample_library) -> dict[str, int]:
+    """Asset id of each sample_assets photo in the sample library, by file name."""
+    library, root = sample_library
+    return {path.name: library.catalog.asset_by_path(str(path)).id for path in sorted(root.iterdir())}

@@ -16,17 +16,6 @@ PALACE = Brief(id="palace", subject="the Summer Palace in Beijing", selling_poin
                tone="serene", audience="culture lovers", must_show=["a palace"], must_avoid=["crowds"])
 
 
-@pytest.fixture(scope="module")
-def searcher(sample_searcher):
-    return sample_searcher
-
-
-@pytest.fixture(scope="module")
-def ids(sample_library):
-    library, root = sample_library
-    return {path.name: library.catalog.asset_by_path(str(path)).id for path in sorted(root.iterdir())}
-
-
 def test_aspect_weights_subject_double_selling_points_share_one():
     aspects = {a.name: a for a in brief_aspects(Brief(id="b", subject="s", selling_points=["a", "b"],
                                                       tone="t", must_show=["m"], must_avoid=["x"]))}
@@ -35,11 +24,11 @@ def test_aspect_weights_subject_double_selling_points_share_one():
         "must_avoid 1": 1.0}
 
 
-def test_the_right_photo_clears_the_threshold_and_the_others_do_not(searcher, ids):
-    aligner = load_aligner("clip", searcher)
+def test_the_right_photo_clears_the_threshold_and_the_others_do_not(sample_searcher, sample_ids):
+    aligner = load_aligner("clip", sample_searcher)
     threshold = reuse_threshold(aligner.model_id)
-    names = sorted(ids)
-    results = dict(zip(names, aligner.align(PALACE, [CandidateImage(ids[n]) for n in names])))
+    names = sorted(sample_ids)
+    results = dict(zip(names, aligner.align(PALACE, [CandidateImage(sample_ids[n]) for n in names])))
     palace = results.pop("chinese-temple-summer-palace.jpg")
     assert palace.score >= threshold.value
     assert all(r.score < threshold.value for r in results.values())
@@ -49,36 +38,36 @@ def test_the_right_photo_clears_the_threshold_and_the_others_do_not(searcher, id
     assert "crowds" in breakdown["must_avoid 1"].reason
 
 
-def test_aspect_scores_are_the_search_relevance_scale(searcher, ids):
-    aligner = load_aligner("clip", searcher)
-    [alignment] = aligner.align(Brief(id="b", subject="espresso"), [CandidateImage(ids["cup-of-coffee-on-saucer.png"])])
-    hit = searcher.search(Query(parts=(Part("espresso"),), limit=1)).hits[0]
+def test_aspect_scores_are_the_search_relevance_scale(sample_searcher, sample_ids):
+    aligner = load_aligner("clip", sample_searcher)
+    [alignment] = aligner.align(Brief(id="b", subject="espresso"), [CandidateImage(sample_ids["cup-of-coffee-on-saucer.png"])])
+    hit = sample_searcher.search(Query(parts=(Part("espresso"),), limit=1)).hits[0]
     assert alignment.aspects[0].score == pytest.approx(hit.relevance, abs=1e-3)
     assert alignment.score == pytest.approx(hit.relevance, abs=1e-3)
 
 
-def test_must_avoid_is_a_penalty(searcher, ids):
-    aligner = load_aligner("clip", searcher)
-    candidate = [CandidateImage(ids["tabby-cat-chelsea.png"])]
+def test_must_avoid_is_a_penalty(sample_searcher, sample_ids):
+    aligner = load_aligner("clip", sample_searcher)
+    candidate = [CandidateImage(sample_ids["tabby-cat-chelsea.png"])]
     [free] = aligner.align(Brief(id="b", subject="a cat"), candidate)
     [avoided] = aligner.align(Brief(id="b", subject="a cat", must_avoid=["a tabby cat"]), candidate)
     assert avoided.score < free.score - 3
     assert "penalised" in avoided.aspects[-1].reason
 
 
-def test_a_file_not_in_the_library_scores_like_its_indexed_copy(searcher, ids, sample_library):
+def test_a_file_not_in_the_library_scores_like_its_indexed_copy(sample_searcher, sample_ids, sample_library):
     _, root = sample_library
-    aligner = load_aligner("clip", searcher)
-    by_id, by_file = aligner.align(PALACE, [CandidateImage(ids["chinese-temple-summer-palace.jpg"]),
+    aligner = load_aligner("clip", sample_searcher)
+    by_id, by_file = aligner.align(PALACE, [CandidateImage(sample_ids["chinese-temple-summer-palace.jpg"]),
                                             CandidateImage(None, root / "chinese-temple-summer-palace.jpg")])
     assert by_file.score == pytest.approx(by_id.score, abs=0.5)
 
 
-def test_a_candidate_that_cannot_be_read_is_reported_not_raised(searcher, tmp_path, ids):
+def test_a_candidate_that_cannot_be_read_is_reported_not_raised(sample_searcher, tmp_path, sample_ids):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
-    aligner = load_aligner("clip", searcher)
-    bad, good = aligner.align(PALACE, [CandidateImage(None, broken), CandidateImage(ids["tabby-cat-chelsea.png"])])
+    aligner = load_aligner("clip", sample_searcher)
+    bad, good = aligner.align(PALACE, [CandidateImage(None, broken), CandidateImage(sample_ids["tabby-cat-chelsea.png"])])
     assert bad.score is None and "cannot be used" in bad.error
     assert good.score is not None
 
@@ -101,7 +90,7 @@ def test_thresholds_are_per_model(tmp_path):
         load_threshold_file(path)
 
 
-def test_unknown_aligner_is_a_clear_error(searcher):
+def test_unknown_aligner_is_a_clear_error(sample_searcher):
     with pytest.raises(ComponentUnavailable, match="Known aligner backends: clip, vlm"):
-        load_aligner("nope", searcher)
+        load_aligner("nope", sample_searcher)
     assert {"clip", "vlm"} <= set(ALIGNERS.names())

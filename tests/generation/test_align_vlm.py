@@ -33,14 +33,8 @@ def rate_what_is_asked(body: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def searcher(sample_searcher):
-    return sample_searcher
-
-
-@pytest.fixture(scope="module")
-def palace_id(sample_library):
-    library, root = sample_library
-    return library.catalog.asset_by_path(str(root / "chinese-temple-summer-palace.jpg")).id
+def palace_id(sample_ids):
+    return sample_ids["chinese-temple-summer-palace.jpg"]
 
 
 def aligner_for(server, searcher, **settings):
@@ -49,9 +43,9 @@ def aligner_for(server, searcher, **settings):
     return load_aligner("vlm", searcher, AlignSettings(endpoint=endpoint))
 
 
-def test_request_carries_the_thumbnail_and_asks_for_the_schema(fake_openai, searcher, palace_id):
+def test_request_carries_the_thumbnail_and_asks_for_the_schema(fake_openai, sample_searcher, palace_id):
     fake_openai.chat_handler = rate_what_is_asked
-    aligner = aligner_for(fake_openai, searcher)
+    aligner = aligner_for(fake_openai, sample_searcher)
     [alignment] = aligner.align(BRIEF, [CandidateImage(palace_id)])
     # (2*5 + 1*4) / 3 for the wanted aspects; crowds rated 1 = absent, no penalty
     assert alignment.score == pytest.approx(14 / 3)
@@ -73,43 +67,43 @@ def test_request_carries_the_thumbnail_and_asks_for_the_schema(fake_openai, sear
     assert reuse_threshold(aligner.model_id).value == 3.5
 
 
-def test_must_avoid_ratings_are_a_penalty(fake_openai, searcher, palace_id):
+def test_must_avoid_ratings_are_a_penalty(fake_openai, sample_searcher, palace_id):
     fake_openai.chat_handler = lambda body: answer({"subject": 5, "selling_point 1": 4, "must_avoid 1": 5})
-    [alignment] = aligner_for(fake_openai, searcher).align(BRIEF, [CandidateImage(palace_id)])
+    [alignment] = aligner_for(fake_openai, sample_searcher).align(BRIEF, [CandidateImage(palace_id)])
     assert alignment.score == pytest.approx(14 / 3 - 3)
 
 
-def test_malformed_answers_and_429_are_retried(fake_openai, searcher, palace_id):
+def test_malformed_answers_and_429_are_retried(fake_openai, sample_searcher, palace_id):
     fake_openai.chat_handler = rate_what_is_asked
     fake_openai.script(Reply.chat("Sure! The palace looks great."), Reply.status(429, headers={"Retry-After": "0"}))
-    [alignment] = aligner_for(fake_openai, searcher).align(BRIEF, [CandidateImage(palace_id)])
+    [alignment] = aligner_for(fake_openai, sample_searcher).align(BRIEF, [CandidateImage(palace_id)])
     assert alignment.error is None and alignment.score == pytest.approx(14 / 3)
     assert len(fake_openai.requests) == 3
 
 
-def test_an_answer_missing_an_aspect_counts_as_malformed(fake_openai, searcher, palace_id):
+def test_an_answer_missing_an_aspect_counts_as_malformed(fake_openai, sample_searcher, palace_id):
     fake_openai.chat_handler = lambda body: answer({"subject": 5})
-    [alignment] = aligner_for(fake_openai, searcher, max_retries=1).align(BRIEF, [CandidateImage(palace_id)])
+    [alignment] = aligner_for(fake_openai, sample_searcher, max_retries=1).align(BRIEF, [CandidateImage(palace_id)])
     assert alignment.score is None and "selling_point 1" in alignment.error
     assert len(fake_openai.requests) == 2
 
 
-def test_a_timeout_is_reported_for_that_candidate_and_the_next_is_scored(fake_openai, searcher, palace_id):
+def test_a_timeout_is_reported_for_that_candidate_and_the_next_is_scored(fake_openai, sample_searcher, palace_id):
     fake_openai.chat_handler = rate_what_is_asked
     late = Reply.delay(3.0, Reply.chat(answer(RATINGS)))
     fake_openai.script(late, late)
-    aligner = aligner_for(fake_openai, searcher, max_retries=1, timeout_s=0.5)
+    aligner = aligner_for(fake_openai, sample_searcher, max_retries=1, timeout_s=0.5)
     first, second = aligner.align(BRIEF, [CandidateImage(palace_id), CandidateImage(palace_id)])
     assert first.score is None and "no answer within 0.5 s" in first.error and "llava" in first.error
     assert second.score == pytest.approx(14 / 3)
 
 
-def test_images_outside_the_library_are_never_sent(fake_openai, searcher, tmp_path):
-    [alignment] = aligner_for(fake_openai, searcher).align(BRIEF, [CandidateImage(None, tmp_path / "x.png")])
+def test_images_outside_the_library_are_never_sent(fake_openai, sample_searcher, tmp_path):
+    [alignment] = aligner_for(fake_openai, sample_searcher).align(BRIEF, [CandidateImage(None, tmp_path / "x.png")])
     assert alignment.score is None and "not indexed" in alignment.error
     assert fake_openai.requests == []
 
 
-def test_no_endpoint_is_a_config_error(searcher):
+def test_no_endpoint_is_a_config_error(sample_searcher):
     with pytest.raises(ConfigError, match="SCOUT_VLM_BASE_URL"):
-        load_aligner("vlm", searcher)
+        load_aligner("vlm", sample_searcher)
