@@ -95,7 +95,7 @@ def _print_table(result: BatchResult) -> None:
 def run(
     briefs: Path = typer.Argument(..., help="A brief or batch: .yaml, .yml, .json or .csv."),
     library: Optional[Path] = LibraryOpt,
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder [default: ./brief-runs/NAME]."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: brief-runs/NAME of the brief file)."),
     aligner: str = typer.Option("clip", "--aligner", help=f"How candidates are scored: {', '.join(ALIGNERS.names())}."),
     generator: str = typer.Option("none", "--generator", "-g",
                                   help="none, diffusers:/path/to/pipeline, or openai-images (SCOUT_IMAGES_* settings)."),
@@ -110,8 +110,8 @@ def run(
         None, "--copy-writer", help=f"Ad copy: {', '.join(COPY_WRITERS.names())} "
         "[default: openai when SCOUT_COPY_BASE_URL is set, else template]."),
     no_render: bool = typer.Option(False, "--no-render", help="Write copy but render no ad formats."),
-    vlm_base_url: Optional[str] = typer.Option(None, "--vlm-base-url", help="[default: $SCOUT_VLM_BASE_URL]"),
-    vlm_model: Optional[str] = typer.Option(None, "--vlm-model", help="[default: $SCOUT_VLM_MODEL]"),
+    vlm_base_url: Optional[str] = typer.Option(None, "--vlm-base-url", help="The vlm aligner's endpoint (default: $SCOUT_VLM_BASE_URL)."),
+    vlm_model: Optional[str] = typer.Option(None, "--vlm-model", help="The vlm aligner's model (default: $SCOUT_VLM_MODEL)."),
     as_json: bool = typer.Option(False, "--json", help="Print the batch summary as JSON."),
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
