@@ -18,7 +18,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 LibraryOpt = typer.Option(
     None, "--library", "-L", envvar=LIBRARY_ENV,
-    help=f"Library folder [default: ${LIBRARY_ENV} or ~/.local/share/scout/library].",
+    help=f"Library folder (default: ${LIBRARY_ENV} or ~/.local/share/scout/library).",
 )
 DeviceOpt = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.")
 ThreadsOpt = typer.Option(None, "--threads", help="CPU threads for the model (default: all).")
