@@ -88,6 +88,17 @@ class SearchResult:
         return bool(self.hits) and all(hit.weak for hit in self.hits)
 
 
+def calibrate(scores: np.ndarray) -> tuple[float, float]:
+    """Robust centre and spread (median, 1.4826 x MAD) of one query's scores over a library.
+
+    Median/MAD rather than mean/std because a few strong matches or odd assets would
+    otherwise inflate the spread and hide exactly the hits the cutoff should keep.
+    """
+    median = float(np.median(scores))
+    spread = 1.4826 * float(np.median(np.abs(scores - median)))
+    return median, max(spread, float(scores.std()) * 0.1, 1e-6)
+
+
 def default_cutoff(query: Query) -> float | None:
     """The relevance floor a query gets: none with ``include_all``, the caller's if given, none
     for query by example (see the module docstring), else ``DEFAULT_MIN_RELEVANCE``."""
@@ -236,18 +247,11 @@ class Searcher:
                             (finished - embedded) * 1e3, size)
 
     def _calibration(self, q: np.ndarray) -> tuple[float, float]:
-        """Robust centre and spread (median, 1.4826 x MAD) of this query's library scores.
-
-        Median/MAD rather than mean/std because a few strong matches or odd assets would
-        otherwise inflate the spread and hide exactly the hits the cutoff should keep.
-        """
+        """Robust centre and spread of this query's scores over the library's reference sample."""
         count = self._reference.ntotal
         if count < 2:
             return 0.0, 1.0
-        scores = self._reference.search(q[None, :], count)[0][0]
-        median = float(np.median(scores))
-        spread = 1.4826 * float(np.median(np.abs(scores - median)))
-        return median, max(spread, float(scores.std()) * 0.1, 1e-6)
+        return calibrate(self._reference.search(q[None, :], count)[0][0])
 
     def relevance_of(self, q: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """Calibrated relevance of the given image ``vectors`` for the query vector ``q``: the
