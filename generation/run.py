@@ -130,7 +130,15 @@ class AlignStage:
         self.aligner = aligner
 
     def run(self, state: BriefState) -> None:
+        """Scores the pooled candidates, best retrieved first; an aligner that costs a model call
+        per image (``max_candidates``) scores only that many, and the rest say so."""
         todo = [c for c in state.candidates if c.alignment is None]
+        limit = self.aligner.max_candidates
+        if limit is not None and len(todo) > limit:
+            for candidate in todo[limit:]:
+                candidate.alignment = Alignment(None, [], f"not scored: the {self.aligner.name} aligner scores "
+                                                f"the {limit} best retrieved candidates")
+            todo = todo[:limit]
         align(self.aligner, state.brief, todo)
 
 

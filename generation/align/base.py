@@ -79,6 +79,7 @@ class Aligner(Protocol):
     name: str
     model_id: str  # what the scores depend on ("clip:offline", "vlm:llava"); thresholds are per this id
     scale: str  # how to read a score, for the manifest and the UI
+    max_candidates: int | None  # how many pooled candidates a brief sends it (None: all)
 
     def align(self, brief: Brief, candidates: list[CandidateImage]) -> list[Alignment]:
         """One Alignment per candidate, in order. A candidate that cannot be scored gets an

@@ -34,6 +34,7 @@ def describe(kind: str, text: str, relevance: float) -> str:
 class ClipAligner:
     name = "clip"
     scale = "relevance σ (robust standard deviations above the library median; >= 3 stands out)"
+    max_candidates = None  # stored vectors: scoring every pooled candidate costs next to nothing
 
     def __init__(self, searcher: Searcher):
         self.searcher = searcher

@@ -96,6 +96,7 @@ def parser(aspects: list[Aspect]):
 class VlmAligner:
     name = "vlm"
     scale = "rating 1-5 (1 not at all ... 5 perfect fit), minus must-avoid ratings above 2"
+    max_candidates = 12  # one model call per image: the best retrieved candidates only
 
     def __init__(self, searcher: Searcher, client: OpenAIClient):
         self.searcher = searcher

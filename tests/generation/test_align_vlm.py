@@ -14,6 +14,7 @@ from generation.align import AlignSettings, CandidateImage, load_aligner
 from generation.align.threshold import reuse_threshold
 from generation.briefs import Brief
 from generation.openai_api import EndpointSettings
+from generation.run import brief_run
 from indexer.errors import ConfigError
 from tests.generation.fake_openai import Reply
 
@@ -107,3 +108,16 @@ def test_images_outside_the_library_are_never_sent(fake_openai, sample_searcher,
 def test_no_endpoint_is_a_config_error(sample_searcher):
     with pytest.raises(ConfigError, match="SCOUT_VLM_BASE_URL"):
         load_aligner("vlm", sample_searcher)
+
+
+def test_in_a_brief_run_only_the_best_retrieved_candidates_are_sent(fake_openai, sample_searcher, tmp_path):
+    fake_openai.chat_handler = rate_what_is_asked
+    endpoint = EndpointSettings(base_url=fake_openai.url, model="llava", backoff_s=0.0)
+    run = brief_run(sample_searcher, tmp_path / "out", aligner="vlm", align_settings=AlignSettings(endpoint=endpoint))
+    [result] = run.run([BRIEF.model_copy(update={"candidates": 2})]).results
+    assert (result.outcome, result.reused) == ("reused", 2)
+    manifest = json.loads((tmp_path / "out" / "palace" / "manifest.json").read_text())
+    scored = [c for c in manifest["candidates"] if c["score"] is not None]
+    assert len(fake_openai.requests) == len(scored) == 12
+    assert all("scores the 12 best retrieved" in c["error"] for c in manifest["candidates"] if c["score"] is None)
+    assert manifest["aligner"]["model_id"] == "vlm:llava" and manifest["decision"]["threshold"]["value"] == 3.5
