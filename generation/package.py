@@ -204,8 +204,17 @@ def _drafts(folder: Path, manifest: dict) -> tuple[list[ReviewDraft], str | None
             key=f"{brief['id']}:{str(manifest.get('run_key'))[:16]}:v{index}", destination=brief["id"], arm=arm,
             headline=variant["headline"], body=variant.get("body", ""), cta=variant.get("cta", ""),
             provenance=provenance, machine_seconds=round(share, 4), source=str(folder), image=image,
-            renders={name: folder / entry["jpeg"] for name, entry in files.get(index, {}).items()}))
+            renders={name: _inside(folder, entry["jpeg"]) for name, entry in files.get(index, {}).items()}))
     return drafts, None
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """A render named by a manifest, refused unless it lies in the brief's package folder."""
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ConfigError(f"{folder / 'manifest.json'} names a render outside its package: {name!r}.",
+                          hint="Import only brief-run folders written by `scout brief run`.")
+    return path
 
 
 def library_report(library: Library) -> Report:

@@ -155,3 +155,14 @@ def test_a_read_only_library_cannot_take_reviews(tmp_path):
     Library.create_or_open(tmp_path / "lib").close()
     with pytest.raises(ConfigError):
         ReviewDesk(Library.open(tmp_path / "lib", readonly=True))
+
+
+def test_a_manifest_naming_a_render_outside_its_package_is_refused(batch, tmp_path):
+    _, out = batch
+    shutil.copytree(out, tmp_path / "out", symlinks=True)
+    path = tmp_path / "out" / "beijing" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["renders"]["variants"][0]["formats"]["300x250"]["jpeg"] = "../../../../etc/secret.jpg"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match="outside its package"):
+        review_drafts(tmp_path / "out")
