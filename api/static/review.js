@@ -182,5 +182,22 @@ $("reject").addEventListener("click", () => choose(undefined, false));
 $("comment").addEventListener("input", () => { state.dirty = true; });
 $("rate").addEventListener("submit", (event) => { event.preventDefault(); submit(); });
 $("who").addEventListener("submit", (event) => { event.preventDefault(); start($("reviewer").value); });
+$("manual-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  if (!form.get("hours")) form.delete("hours");
+  const status = $("manual-status");
+  try {
+    const made = await api("/api/reviews/manual", { method: "POST", body: form });
+    status.textContent = made.added ? `Added as item ${made.item_id}; it joins every reviewer's queue.`
+      : `This work was entered before (item ${made.item_id}).`;
+    status.classList.remove("error");
+    event.target.reset();
+    if (state.reviewer) start(state.reviewer);
+  } catch (error) {
+    status.textContent = error.message;
+    status.classList.add("error");
+  }
+});
 document.addEventListener("keydown", keys);
 start(params.get("reviewer") || localStorage.getItem("scout-reviewer") || "");

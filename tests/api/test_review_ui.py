@@ -95,6 +95,20 @@ def test_rating_by_keyboard_reveals_the_arm_after_each_rating_then_the_report(br
         wait(browser).until(lambda d: d.find_element(By.ID, "done").is_displayed())
         assert "rated 3 of 3" in browser.find_element(By.ID, "done").text
 
+        # Manual work entered from the page joins the queue, blind.
+        upload = tmp_path / "studio-ad.png"
+        Image.new("RGB", (1080, 1080), (120, 40, 40)).save(upload)
+        browser.find_element(By.CSS_SELECTOR, "#manual summary").click()
+        form = browser.find_element(By.ID, "manual-form")
+        for name, value in (("destination", "beijing"), ("headline", "Studio palace ad"), ("hours", "4")):
+            form.find_element(By.NAME, name).send_keys(value)
+        browser.find_element(By.ID, "manual-files").send_keys(str(upload))
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(browser).until(lambda d: "Added as item" in d.find_element(By.ID, "manual-status").text)
+        wait(browser).until(lambda d: d.find_element(By.ID, "i-headline").text == "Studio palace ad")
+        assert not browser.find_element(By.ID, "reveal").is_displayed()
+        assert browser.find_element(By.ID, "progress").text == "ana: 3 of 4 rated"
+
         reader = Library.open(library, readonly=True)
         stored = {str(r["item_id"]): (r["rating"], r["approved"]) for r in reader.catalog.review_ratings()}
         assert stored == {seen[0]: (4, True), seen[1]: (2, False), seen[2]: (5, True)}
