@@ -16,6 +16,7 @@ import numpy as np
 
 from generation.copy.lexicon import TRAVEL_TERMS
 from indexer.encoders.base import Encoder, normalize
+from indexer.encoders.text_cache import cached_text_vectors
 
 PROMPT = "a photo of a {}."
 
@@ -35,9 +36,10 @@ class LabelVocabulary:
         return self._index.get(label.strip().lower())
 
     def matrix(self, encoder: Encoder) -> np.ndarray:
-        """(len, dim) unit rows, embedded on first use for each model and kept."""
+        """(len, dim) unit rows, embedded on first use for each model (and cached on disk)."""
         if encoder.model_id not in self._matrices:
-            self._matrices[encoder.model_id] = embed_labels(encoder, list(self.labels))
+            prompts = [PROMPT.format(label) for label in self.labels]  # a fixed list: cached on disk
+            self._matrices[encoder.model_id] = normalize(cached_text_vectors(encoder, prompts))
         return self._matrices[encoder.model_id]
 
     def scores(self, encoder: Encoder, vector: np.ndarray) -> np.ndarray:
