@@ -1,17 +1,23 @@
-"""The one interface every encoder backend implements."""
+"""The one interface every encoder backend implements.
+
+torch is imported inside the helpers that need it, not here: importing it costs seconds, and
+a text query with the offline model runs without it (the search path imports this module).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Callable, ContextManager, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, runtime_checkable
 
 import numpy as np
-import torch
 from PIL import Image
 
 from indexer.errors import ConfigError
 from indexer.settings import EncoderOptions
+
+if TYPE_CHECKING:
+    import torch
 
 
 @runtime_checkable
@@ -37,6 +43,8 @@ class Encoder(Protocol):
 
 
 def resolve_device(options: EncoderOptions) -> str:
+    import torch
+
     if options.device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if options.device.startswith("cuda") and not torch.cuda.is_available():
@@ -48,6 +56,8 @@ def resolve_device(options: EncoderOptions) -> str:
 
 
 def apply_threads(options: EncoderOptions) -> None:
+    import torch
+
     if options.threads:
         torch.set_num_threads(options.threads)
 
@@ -59,6 +69,8 @@ def faster_text_tower(module: torch.nn.Module, precision: str, device: str) -> C
     autocast. Both only change how queries are embedded, never stored image vectors, and
     BENCHMARKS.md records what each costs in retrieval quality.
     """
+    import torch
+
     if precision == "int8" and device == "cpu":
         with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
             warnings.simplefilter("ignore")

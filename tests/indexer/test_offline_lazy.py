@@ -1,5 +1,6 @@
 """The offline encoder loads each side on first use and gives the vectors the eager pipeline
-(sentence-transformers + timm classifier + ConSE) gives; a text search never loads the image side."""
+(sentence-transformers + timm classifier + ConSE) gives; a text search loads neither the image
+side nor torch."""
 
 from __future__ import annotations
 
@@ -62,10 +63,17 @@ def test_either_order_gives_the_eager_vectors(tmp_path, eager_reference, texts_f
 
 
 def test_class_vectors_stay_full_precision_when_queries_are_int8(tmp_path, eager_reference):
-    _, images, batch = eager_reference
+    texts, images, batch = eager_reference
     encoder = OfflineEncoder(EncoderOptions(device="cpu", cache_dir=tmp_path / "cold", text_precision="int8"))
-    encoder.encode_texts(["a cat"])  # quantises the query model in place first
+    quantised = encoder.encode_texts(TEXTS)  # the torch model, quantised in place, first
+    assert np.all((quantised * texts).sum(1) > 0.7) and not np.allclose(quantised, texts, atol=1e-5)
     np.testing.assert_allclose(encoder.encode_images(batch), images, atol=1e-5)
+
+
+def test_bf16_queries_run_the_torch_model_close_to_fp32(tmp_path, eager_reference):
+    texts, _, _ = eager_reference
+    encoder = OfflineEncoder(EncoderOptions(device="cpu", cache_dir=tmp_path, text_precision="bf16"))
+    assert np.all((encoder.encode_texts(TEXTS) * texts).sum(1) > 0.999)
 
 
 def test_a_text_search_imports_no_image_side_and_no_server_or_generation(sample_library):
@@ -75,8 +83,8 @@ def test_a_text_search_imports_no_image_side_and_no_server_or_generation(sample_
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("tabby-cat-chelsea.png")
     imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
-    assert "torch" in imported and "tokenizers" in imported  # the query's own needs
-    for heavy in ("timm", "torchvision", "sentence_transformers", "transformers", "fastapi", "uvicorn",
+    assert "tokenizers" in imported and "faiss" in imported  # the query's own needs
+    for heavy in ("torch", "timm", "torchvision", "sentence_transformers", "transformers", "fastapi", "uvicorn",
                   "generation", "scipy", "matplotlib", "diffusers", "open_clip"):
         assert heavy not in imported, f"scout search imported {heavy}"
     help_run = subprocess.run([sys.executable, "-X", "importtime", "-m", "api.cli", "--help"],
