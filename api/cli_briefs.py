@@ -138,8 +138,7 @@ def run(
     if generator != "none":
         from generation.generate import GeneratorOptions, load_generator
 
-        images = EndpointSettings.from_env("SCOUT_IMAGES", os.environ)
-        loaded = load_generator(generator, GeneratorOptions(device=device, endpoint=images))
+        loaded = load_generator(generator, GeneratorOptions.from_env(os.environ, device=device))
         writer = Library.open(lib.path)
         maker = LibraryImageMaker(loaded, writer, encoder)
     copy_options = CopyWriterOptions(endpoint=EndpointSettings.from_env("SCOUT_COPY", os.environ))

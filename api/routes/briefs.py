@@ -2,8 +2,9 @@
 
 Runs live in ``<library>/brief-runs/<job id>/`` and are addressed by job id and brief id only,
 both checked against strict patterns before they name a folder; candidate images are shown
-through the asset endpoints by asset id. Over HTTP the aligner is chosen from an allow-list and no
-generator runs (briefs the library cannot serve report "needs generation" with their prompt).
+through the asset endpoints by asset id. Over HTTP the aligner is chosen from an allow-list, no
+generator runs (briefs the library cannot serve report "needs generation" with their prompt) and
+copy comes from the offline template writer: no request names a model, a folder or an endpoint.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from pydantic import BaseModel, Field
 from api.deps import ServerState, require_read_token, require_write_token, state
 from generation.align.threshold import ReuseThreshold
 from generation.briefs import parse_briefs
+from generation.copy import CopyWriterOptions, load_copy_writer
 from generation.manifest import MANIFEST, SUMMARY, read_manifest
+from generation.package import package_stages, write_batch_sheet
 from generation.retrieve import RetrieveSettings
 from generation.run import BriefProgress, run_in_library
 from indexer.errors import AssetNotFound, ConfigError
@@ -40,6 +43,8 @@ class BriefJobIn(BaseModel):
     reuse_threshold: Optional[float] = Field(None, ge=-100, le=100,
                                              description="Override, in the aligner's scale, for this library's model.")
     include_generated: bool = Field(True, description="False: earlier generated images are not candidates.")
+    render: bool = Field(True, description="Render the ad formats of each brief (copy is always written, "
+                         "by the offline template writer over HTTP).")
 
 
 class BriefErrorOut(BaseModel):
@@ -118,6 +123,9 @@ def start_brief_job(body: BriefJobIn, s: ServerState = Depends(state)) -> BriefJ
 
         run_in_library(library_path, encoder, batch.briefs, batch.errors, folder, aligner=body.aligner,
                        threshold=threshold, progress=progress,
+                       extra_stages=lambda lib: package_stages(load_copy_writer("template", CopyWriterOptions()),
+                                                               lib, encoder, render=body.render),
+                       after_batch=[write_batch_sheet],
                        retrieve_settings=RetrieveSettings(include_generated=body.include_generated))
         return "completed", {"invalid": invalid}
 

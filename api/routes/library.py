@@ -36,6 +36,6 @@ def start_job(body: IndexJobIn, s: ServerState = Depends(state)) -> IndexJobOut:
             dependencies=[Depends(require_read_token)], summary="Progress of an index run")
 def get_job(job_id: str, s: ServerState = Depends(state)) -> IndexJobOut:
     job = s.jobs.get(job_id)
-    if job is None:
+    if job is None or job.kind != "index":
         raise AssetNotFound(f"No index job {job_id!r}.")
     return _job_out(job)

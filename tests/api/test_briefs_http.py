@@ -49,6 +49,8 @@ def test_a_batch_runs_in_the_background_and_its_results_are_read_by_id(server):
     best = palace["candidates"][0]
     assert palace["outcome"] == "reused" and best["best"] and best["selected"]
     assert best["original"].endswith("chinese-temple-summer-palace.jpg")
+    assert palace["copy"]["status"] == "written" and len(palace["copy"]["variants"]) == 3  # the package, too
+    assert palace["copy"]["writer"] == "template"
     thumbnail = client.get(f"/api/assets/{best['asset_id']}/thumbnail")
     assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/webp"
     tram = client.get(f"/api/brief-jobs/{started['id']}/briefs/lisbon").json()
