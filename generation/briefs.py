@@ -24,12 +24,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from generation.formats import AdFormat
 from indexer.errors import ConfigError
 
 LIST_FIELDS = ("selling_points", "must_show", "must_avoid", "formats")
-MIN_SIDE, MAX_SIDE = 16, 8192  # pixels; beyond these no ad placement exists
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_FORMAT = re.compile(r"^(\d+)[xX×](\d+)$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -68,13 +67,10 @@ class Brief(BaseModel):
     def _formats(cls, values: list[str]) -> list[str]:
         normalised = []
         for value in values:
-            match = _FORMAT.match(value.strip())
-            if not match:
-                raise ValueError(f'{value!r} is not a format; expected "WIDTHxHEIGHT" such as "1080x1080"')
-            width, height = int(match.group(1)), int(match.group(2))
-            if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
-                raise ValueError(f"{value!r}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels")
-            normalised.append(f"{width}x{height}")
+            try:  # the one parser of ad formats, so a brief accepts exactly what can be rendered
+                normalised.append(AdFormat.parse(value.strip()).name)
+            except ConfigError as exc:
+                raise ValueError(f"{exc.message} {exc.hint or ''}".strip()) from None
         if not normalised:
             raise ValueError('at least one format is needed, e.g. "1080x1080"')
         return normalised
