@@ -19,6 +19,11 @@ or a resumed run never sees half a file. Manifest schema, version 1::
                      (provenance of a generated image, else null)}
     best            the best candidate's rank (1) or null when no candidate could be scored
     timings         seconds per stage
+    machine_seconds the sum of the stage timings (what the review report counts per destination)
+    copy            (copy stage) {status, asset_id, writer, model, limits, facts, variants: [{headline,
+                     body, cta, references, language, flags, grounding, ...}], flagged, file: "copy.json"}
+    renders         (render stage) per variant and format: the PNG and JPEG files (relative to this
+                     folder), text boxes, measured contrast, crop and scrim
 
 The summary lists every brief of the batch (id, outcome, best score, counts, folder, or the
 validation error) and the batch's totals.
