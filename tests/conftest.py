@@ -98,3 +98,13 @@ def sample_library(tmp_path_factory, offline_encoder):
     library, _ = index_folder(tmp_path_factory.mktemp("sample-lib"), [root], offline_encoder)
     library.close()
     return Library.open(library.path, readonly=True), root
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium (see tests/browser.py), one per test module."""
+    from tests.browser import start_chromium
+
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()

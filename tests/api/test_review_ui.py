@@ -10,11 +10,11 @@ from PIL import Image
 from indexer.library import Library
 from indexer.reviews import ReviewDesk, ReviewDraft
 from tests.api.conftest import serve
-from tests.api.test_ui import ARTIFACTS, browser, wait  # noqa: F401  (skips the module without Chromium)
-from tests.conftest import SAMPLE_PHOTOS, index_folder, write_images
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
+from tests.browser import ARTIFACTS, wait
+from tests.conftest import SAMPLE_PHOTOS, index_folder, write_images
 
 
 def build_panel(tmp_path, encoder):

@@ -76,20 +76,14 @@ def test_a_missing_render_is_marked_not_hidden(tmp_path):
     assert "missing: gone.png" in page
 
 
-def test_sheet_opens_from_disk_in_chromium_and_shows_every_render(sheet):
-    from tests.api.test_ui import ARTIFACTS, CHROMEDRIVER, CHROMIUM  # skips the test without a browser
-
-    from selenium import webdriver
+def test_sheet_opens_from_disk_in_chromium_and_shows_every_render(sheet, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from tests.browser import ARTIFACTS, start_chromium
+
     path, briefs = sheet
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+    driver = start_chromium(tmp_path / "profile", window="1400,1000")
     try:
         driver.get(path.as_uri())
         WebDriverWait(driver, 20).until(lambda d: d.execute_script(

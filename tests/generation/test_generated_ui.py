@@ -6,7 +6,7 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from tests.api.test_ui import browser, wait  # noqa: F401  (skips this module without Chromium)
+from tests.browser import wait
 
 
 def cards(driver):
