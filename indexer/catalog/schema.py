@@ -1,0 +1,112 @@
+"""The catalog's schema: numbered migrations, and how a Scout catalog is recognised.
+
+Each migration runs once, in its own transaction, and bumps ``PRAGMA user_version``; a library
+made by an older Scout is upgraded the first time it is opened.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+# PRAGMA application_id of every Scout catalog ("SCOT"): how Scout tells its own file from
+# another program's SQLite database before touching it. Catalogs from before it was set are
+# recognised by their tables.
+APPLICATION_ID = 0x53434F54
+SCOUT_TABLES = frozenset({"meta", "roots", "contents", "assets", "runs"})
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["roots"].create({"path": str, "added_at": float}, pk="path")
+    db["contents"].create(
+        {
+            "hash": str,
+            "format": str,
+            "width": int,
+            "height": int,
+            "mode": str,
+            "vector": bytes,
+            "thumbnail": str,
+            "created_at": float,
+        },
+        pk="hash",
+    )
+    db["assets"].create(
+        {
+            "id": int,
+            "path": str,
+            "root": str,
+            "folder": str,
+            "name": str,
+            "size": int,
+            "mtime_ns": int,
+            "hash": str,
+            "gen": int,
+            "indexed_at": float,
+        },
+        pk="id",
+        not_null={"path", "hash"},
+        foreign_keys=[("hash", "contents", "hash")],
+    )
+    db["assets"].create_index(["path"], unique=True)
+    db["assets"].create_index(["hash"])
+    db["assets"].create_index(["root"])
+    db["assets"].create_index(["gen"])
+    for name in ("failures", "ignored"):
+        columns = {"path": str, "root": str, "size": int, "mtime_ns": int, "at": float}
+        if name == "failures":
+            columns |= {"reason": str, "message": str, "hint": str}
+        db[name].create(columns, pk="path")
+        db[name].create_index(["root"])
+    db["runs"].create(
+        {
+            "id": int,
+            "started_at": float,
+            "finished_at": float,
+            "status": str,
+            "model": str,
+            "roots": str,
+            "stats": str,
+        },
+        pk="id",
+    )
+
+
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Tombstones: ids of removed assets, so FAISS snapshots can be patched instead of rebuilt."""
+    db["tombstones"].create({"id": int, "gen": int}, pk="id")
+    db["tombstones"].create_index(["gen"])
+
+
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Provenance of generated images, keyed by content so a copy or a move stays "generated"."""
+    db["provenance"].create(
+        {"hash": str, "brief_id": str, "generator": str, "model": str, "created_at": float, "data": str},
+        pk="hash",
+    )
+    db["provenance"].create_index(["brief_id"])
+
+
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """The review panel: items to rate (one per copy variant or manual piece), their rendered
+    files, each reviewer's rating (one per reviewer and item), and manual hours per destination."""
+    db["review_items"].create(
+        {"id": int, "key": str, "destination": str, "arm": str, "headline": str, "body": str, "cta": str,
+         "image": str, "provenance": str, "machine_seconds": float, "source": str, "created_at": float},
+        pk="id", not_null={"key", "destination", "arm", "headline"},
+    )
+    db["review_items"].create_index(["key"], unique=True)
+    db["review_items"].create_index(["destination"])
+    db["review_renders"].create({"item_id": int, "format": str, "file": str}, pk=("item_id", "format"),
+                                foreign_keys=[("item_id", "review_items", "id")])
+    db["review_ratings"].create(
+        {"item_id": int, "reviewer": str, "rating": int, "approved": int, "comment": str, "seconds": float,
+         "rated_at": float},
+        pk=("item_id", "reviewer"), foreign_keys=[("item_id", "review_items", "id")],
+    )
+    db["manual_hours"].create({"destination": str, "hours": float, "entered_at": float}, pk="destination")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
