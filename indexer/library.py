@@ -4,6 +4,9 @@
     <library>/vectors/index-N.faiss  FAISS index stamped with the catalog generation it holds
     <library>/thumbs/ab/<hash>.webp  thumbnails, one per distinct content
     <library>/.lock               held (flock) by the one process allowed to write
+    <library>/generated/<brief>/  generated images (a library root; see indexer.generated)
+    <library>/reviews/<item>/     review images and renders, served by item id (indexer.reviews)
+    <library>/brief-runs/<job>/   output of brief jobs started over HTTP
 """
 
 from __future__ import annotations
