@@ -32,8 +32,17 @@ def quiet_model_libraries(*, only_if_imported: bool = False) -> None:
 
 
 def encoder_for_index(library: Library, model: str | None, options: EncoderOptions) -> tuple[Encoder, str | None]:
-    """The model an index run uses: the one asked for, else the library's, else the default."""
-    quiet_model_libraries()
+    """The model an index run uses: the one asked for, else the library's, else the default.
+
+    Quietened after loading, before the run's progress bar starts: a model that uses
+    transformers has imported it by then, and one that does not never pays for importing it.
+    """
+    encoder, notice = _index_encoder(library, model, options)
+    quiet_model_libraries(only_if_imported=True)
+    return encoder, notice
+
+
+def _index_encoder(library: Library, model: str | None, options: EncoderOptions) -> tuple[Encoder, str | None]:
     if model:
         encoder = load_encoder(model, options)
         library.check_model(encoder.model_id)
