@@ -37,7 +37,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from PIL import Image
+
+from tests.conftest import pattern_image  # the test suite's distinct generated pictures
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".scout" / "load-bench"
@@ -51,18 +52,6 @@ REPEATED = [f"{a} {n}" for a, n in zip(ADJECTIVES, NOUNS)]  # 20 texts every cli
 MIX = {"new_text": 0.30, "repeated_text": 0.30, "page": 0.15, "similar": 0.10, "thumbnail": 0.15}
 
 
-def generated_image(seed: int, size=(128, 96)) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    w, h = size
-    y, x = np.mgrid[0:h, 0:w]
-    base = rng.integers(0, 255, 3)
-    array = np.stack([(x * (c + 1) + y * (seed % 7) + base[c]) % 256 for c in range(3)], -1)
-    for _ in range(4):
-        x0, y0 = rng.integers(0, w // 2), rng.integers(0, h // 2)
-        array[y0:y0 + h // 3, x0:x0 + w // 3] = rng.integers(0, 255, 3)
-    return Image.fromarray(array.astype(np.uint8), "RGB")
-
-
 def write_folder(folder: Path, count: int, start: int) -> None:
     marker = folder / f".complete-{count}"
     if marker.exists():
@@ -70,7 +59,7 @@ def write_folder(folder: Path, count: int, start: int) -> None:
     for seed in range(start, start + count):
         path = folder / f"shoot-{seed // 250:03d}" / f"img-{seed:06d}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        generated_image(seed).save(path, "JPEG", quality=85)
+        pattern_image(seed, (128, 96)).save(path, "JPEG", quality=85)
     marker.touch()
 
 
