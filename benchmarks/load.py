@@ -15,6 +15,8 @@ limit:
   idle       50 clients, the mix: new texts, repeated texts, pages 2-3, similar, thumbnails
   indexing   the same, while `scout index` (another process) adds ``--add`` new images
 
+``--per-kind`` instead runs each kind of request alone from 1 client and from ``--clients``.
+
 Reported per phase: requests, errors (any non-2xx or transport error), throughput, p50/p95/p99
 latency, and the server's resident memory before and after. Only loopback addresses are used.
 """
@@ -227,7 +229,12 @@ def main() -> None:
     parser.add_argument("--baseline-requests", type=int, default=300, help="for the 1-client phase")
     parser.add_argument("--max-seconds", type=float, default=900, help="time limit per phase")
     parser.add_argument("--json", type=Path, default=CACHE / "results.json")
+    parser.add_argument("--per-kind", action="store_true",
+                        help="instead: each request kind alone, 1 client then --clients, 200 requests each")
     args = parser.parse_args()
+    if args.per_kind:
+        per_kind(args)
+        return
 
     CACHE.mkdir(parents=True, exist_ok=True)
     base = base_library(args.images)
@@ -288,6 +295,26 @@ def main() -> None:
         if p["note"]:
             print(f"{'':<10}{p['note']}")
     print(f"server RSS: {results['server_rss_start_mb']} MB at start, {results['server_rss_end_mb']} MB at the end")
+
+
+def per_kind(args) -> None:
+    """Where concurrency costs: each kind of request alone, from 1 client and from many, on the
+    cached library (no index run)."""
+    server = Server(base_library(args.images))
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            hits = http.get("/api/search", params={"q": "a picture", "all": "true", "limit": 200}).json()["results"]
+        ids = [hit["asset"]["id"] for hit in hits] or [1]
+        print(f"python -m benchmarks.load --per-kind  (library {args.images} assets)")
+        print(f"{'kind':<15}{'clients':>8}{'requests':>10}{'errors':>8}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
+        for kind in ("repeated_text", "new_text", "similar", "thumbnail", "status"):
+            for clients, count in ((1, 40), (args.clients, 200)):
+                p = run_phase(Phase(kind, clients), server, request_plan(count, 5, ids, {kind: 1.0}),
+                              args.max_seconds).summary()
+                print(f"{kind:<15}{clients:>8}{p['requests']:>10}{p['errors']:>8}{p['req_per_s']:>8}"
+                      f"{p['p50_ms']:>9}{p['p99_ms']:>9}", flush=True)
+    finally:
+        server.stop()
 
 
 def platform_name() -> str:
