@@ -22,9 +22,8 @@ loaded on first use. Full-precision queries run MiniLM in numpy (indexer/encoder
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import importlib.util
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -34,8 +33,9 @@ from PIL import Image
 
 from indexer.encoders import minilm
 from indexer.encoders.base import apply_threads, faster_text_tower, normalize, resolve_device
+from indexer.encoders.text_cache import cached_text_vectors
 from indexer.errors import EncoderUnavailable
-from indexer.settings import EncoderOptions, default_cache_dir
+from indexer.settings import EncoderOptions
 
 if TYPE_CHECKING:
     import torch
@@ -104,7 +104,7 @@ class OfflineEncoder:
             )
         self._options = options
         self._device: str | None = None
-        self._loading = threading.Lock()
+        self._loading = threading.RLock()  # class vectors are made by the text side, under the same lock
         self._text: tuple[Forward, object] | None = None  # forward pass, tokenizer
         self._image: tuple[torch.nn.Module, object] | None = None  # classifier, transform
         self._class_vectors: torch.Tensor | None = None
@@ -179,30 +179,13 @@ class OfflineEncoder:
             return self._class_vectors
 
     def _load_class_vectors(self) -> np.ndarray:
-        """Sentence embeddings of the 1000 class prompts, cached on disk (a few seconds to make).
+        """Sentence embeddings of the 1000 class prompts, cached on disk (seconds to make).
 
-        Made with the full-precision MiniLM: the query model may run at int8 or bf16.
+        Made by the full-precision MiniLM: the query model may run at int8 or bf16.
         """
-        prompts = _class_prompts()
-        key = hashlib.sha256(("\n".join(prompts) + MODEL_ID).encode()).hexdigest()[:16]
-        cache = Path(self._options.cache_dir or default_cache_dir()) / "offline" / f"classes-{key}.npy"
-        if cache.is_file():
-            try:
-                vectors = np.load(cache)
-                if vectors.shape == (1000, self.dim):
-                    return vectors
-            except (OSError, ValueError):
-                pass
-        folder, (config, weights) = self._text_weights()
-        vectors = _embed(minilm.NumpyMiniLM(config, weights), minilm.load_tokenizer(folder), prompts)
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
-            np.save(tmp, vectors)
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only cache only costs the seconds above next time
-        return vectors
+        full = self if self._options.text_precision == "fp32" else \
+            OfflineEncoder(dataclasses.replace(self._options, text_precision="fp32"))
+        return cached_text_vectors(full, _class_prompts(), self._options.cache_dir)
 
     # -- the Encoder protocol ------------------------------------------------------------------
 
