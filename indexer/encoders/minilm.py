@@ -12,12 +12,16 @@ the ``tokenizers`` library. Both forward passes agree with sentence-transformers
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 BATCH = 64
+# One forward pass at a time: the BLAS limit below is process-wide while it lasts, and two
+# overlapping limits could restore in the wrong order and leave BLAS at one thread for good.
+_ONE_AT_A_TIME = threading.Lock()
 _PARTS = {"query": "attention.self.query", "key": "attention.self.key", "value": "attention.self.value",
           "attention_out": "attention.output.dense", "attention_norm": "attention.output.LayerNorm",
           "intermediate": "intermediate.dense", "output": "output.dense", "output_norm": "output.LayerNorm"}
@@ -66,7 +70,8 @@ class NumpyMiniLM:
 
     Runs with one BLAS thread: a query is a few small matrix products, and on a busy 2-core
     machine OpenBLAS's spinning worker threads made one query 9x slower in CPU time (192 vs
-    21.5 ms) and 8x in wall time. The limit holds only for the duration of the call.
+    21.5 ms) and 8x in wall time. The limit holds only for the duration of the call, and calls
+    from several threads take turns.
     """
 
     def __init__(self, config: dict, weights: dict[str, np.ndarray]):
@@ -85,7 +90,7 @@ class NumpyMiniLM:
         return flat.reshape(*x.shape[:-1], flat.shape[-1])
 
     def __call__(self, ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
-        with self._threads.limit(limits=1, user_api="blas"):
+        with _ONE_AT_A_TIME, self._threads.limit(limits=1, user_api="blas"):
             return self._forward(ids, attention)
 
     def _forward(self, ids: np.ndarray, attention: np.ndarray) -> np.ndarray:

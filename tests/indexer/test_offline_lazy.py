@@ -92,3 +92,21 @@ def test_a_text_search_imports_no_image_side_and_no_server_or_generation(sample_
     assert "brief" in help_run.stdout and "search" in help_run.stdout
     helped = {line.split("|")[-1].strip() for line in help_run.stderr.splitlines() if line.startswith("import time:")}
     assert not helped & {"torch", "numpy", "faiss", "generation"}
+
+
+def test_concurrent_queries_leave_the_process_blas_threads_as_they_were(tmp_path):
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    encoder = OfflineEncoder(EncoderOptions(device="cpu", cache_dir=tmp_path))
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+    results = {}
+    threads = [threading.Thread(target=lambda k=k: results.setdefault(k, encoder.encode_texts([f"query {k}"] * 3)))
+               for k in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"] == before
+    assert all(np.allclose(results[k][0], encoder.encode_texts([f"query {k}"])[0], atol=1e-6) for k in range(6))
