@@ -164,10 +164,15 @@ def review_drafts(out_dir: str | Path) -> ReviewImport:
         manifest = read_manifest(folder)
         if manifest is None:
             continue
-        drafts, problem = _drafts(folder, manifest)
+        try:
+            drafts, problem = _drafts(folder, manifest)
+        except ConfigError as exc:
+            drafts, problem = [], exc.message
+        except (KeyError, TypeError, AttributeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            drafts, problem = [], f"malformed manifest ({type(exc).__name__}: {exc})"
         found.drafts += drafts
         if problem:
-            found.skipped.append((manifest["brief"]["id"], problem))
+            found.skipped.append((folder.name, problem))
     if not found.drafts and not found.skipped:
         raise ConfigError(f"{out_dir} holds no brief package (no <brief>/manifest.json).",
                           hint="Pass the --out folder of `scout brief run`.")
@@ -183,8 +188,11 @@ def _drafts(folder: Path, manifest: dict) -> tuple[list[ReviewDraft], str | None
         return [], renders.get("reason") or "no renders (run without --no-render)"
     chosen = next((c for c in manifest.get("candidates", []) if c.get("asset_id") == copy["asset_id"]), {})
     arm = "ai_generated" if chosen.get("source") == "generated" else "ai_reused"
-    image = folder / chosen["file"] if chosen.get("file") else Path(chosen.get("original", ""))
+    if not isinstance(chosen.get("asset_id"), int):
+        return [], "the chosen image is not a catalogued asset"
     variants = copy["variants"]
+    if not isinstance(variants, list) or not variants:
+        return [], "no copy variants"
     share = float(manifest.get("machine_seconds") or sum(manifest.get("timings", {}).values())) / len(variants)
     files = {entry["variant"]: entry["formats"] for entry in renders.get("variants", [])}
     drafts = []
@@ -203,7 +211,7 @@ def _drafts(folder: Path, manifest: dict) -> tuple[list[ReviewDraft], str | None
         drafts.append(ReviewDraft(
             key=f"{brief['id']}:{str(manifest.get('run_key'))[:16]}:v{index}", destination=brief["id"], arm=arm,
             headline=variant["headline"], body=variant.get("body", ""), cta=variant.get("cta", ""),
-            provenance=provenance, machine_seconds=round(share, 4), source=str(folder), image=image,
+            provenance=provenance, machine_seconds=round(share, 4), source=str(folder), image_asset=chosen["asset_id"],
             renders={name: _inside(folder, entry["jpeg"]) for name, entry in files.get(index, {}).items()}))
     return drafts, None
 

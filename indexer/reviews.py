@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import shutil
 import tempfile
@@ -26,12 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.decode import decode_image
+from indexer.scan import inside
 from indexer.errors import AssetNotFound, ConfigError, DecodeError, LibraryReadOnly, TooLarge, UnsupportedImage
 from indexer.library import Library
 
 ARMS = ("ai_reused", "ai_generated", "manual")
 REVIEWS_DIR = "reviews"
 IMAGE_FILE = "image.jpg"
+MAX_HEADLINE, MAX_BODY = 500, 5000  # characters; the same bounds as manual entry over HTTP
+MAX_MACHINE_SECONDS = 7 * 24 * 3600.0
 IMAGE_SIDE = 2048  # the largest side kept of an item's image: a review screen, not a print master
 MAX_COMMENT = 2000
 MAX_HOURS = 1000.0
@@ -55,6 +59,7 @@ class ReviewDraft:
     machine_seconds: float = 0.0
     source: str = ""
     image: Path | None = None
+    image_asset: int | None = None  # or the image as a catalogued asset (confined to the roots)
     renders: dict[str, Path] = field(default_factory=dict)
 
 
@@ -104,8 +109,9 @@ class ReviewDesk:
         """Put drafts before the panel; drafts already there (same key) are kept as they are. An
         item whose files were not all copied (a crash mid-import) gets them on the next import."""
         result = AddResult()
-        for draft in drafts:
+        for draft in drafts:  # all checked before any is written: a bad draft leaves no partial import
             _check_draft(draft)
+        for draft in drafts:
             catalog = self.library.catalog
             item_id, new = catalog.add_review_item({
                 "key": draft.key, "destination": draft.destination, "arm": draft.arm,
@@ -190,10 +196,23 @@ class ReviewDesk:
             self._write_image(None, str(path), target / name)
             renders[fmt] = name
         image = None
-        if draft.image is not None:
-            self._write_image(None, str(draft.image), target / IMAGE_FILE, side=IMAGE_SIDE)
+        source = self._asset_file(draft.image_asset) if draft.image_asset is not None else draft.image
+        if source is not None:
+            self._write_image(None, str(source), target / IMAGE_FILE, side=IMAGE_SIDE)
             image = IMAGE_FILE
         self.library.catalog.set_review_files(item_id, image or "", renders)
+
+    def _asset_file(self, asset_id: int) -> Path:
+        """A catalogued asset's file, only if its real path lies inside the library's folders: a
+        tampered manifest must not make the panel copy (and then serve) any file on disk."""
+        asset = self.library.catalog.asset(int(asset_id))
+        if asset is None:
+            raise ConfigError(f"The chosen image (asset {asset_id}) is not in this library.",
+                              hint="Import brief runs made against this library.")
+        real = os.path.realpath(asset.path)
+        if not inside(real, [os.path.realpath(r) for r in self.library.catalog.roots()]):
+            raise ConfigError(f"Asset {asset_id} resolves outside the library's folders.")
+        return Path(real)
 
     def _write_image(self, data: bytes | None, name: str, path: Path, side: int = 8192,
                      fmt: str = "JPEG") -> tuple[int, int]:
@@ -225,6 +244,13 @@ def _check_draft(draft: ReviewDraft) -> None:
         raise ConfigError(f"Review item {draft.key!r} has arm {draft.arm!r}.", hint=f"Arms: {', '.join(ARMS)}.")
     if not draft.headline.strip():
         raise ConfigError(f"Review item {draft.key!r} has no headline.", hint="Every item needs its headline.")
+    for name, text, limit in (("headline", draft.headline, MAX_HEADLINE), ("body", draft.body, MAX_BODY),
+                              ("cta", draft.cta, MAX_HEADLINE)):
+        if len(text) > limit:
+            raise ConfigError(f"Review item {draft.key!r}: the {name} is {len(text)} characters (at most {limit}).")
+    if not (math.isfinite(draft.machine_seconds) and 0 <= draft.machine_seconds <= MAX_MACHINE_SECONDS):
+        raise ConfigError(f"Review item {draft.key!r}: machine time {draft.machine_seconds!r} s is not a duration.",
+                          hint="A finite number of seconds between 0 and one week.")
     for fmt in draft.renders:
         if not _FORMAT.match(fmt):
             raise ConfigError(f"Render format {fmt!r} of {draft.key!r} is not WxH.", hint="Formats look like 1080x1080.")

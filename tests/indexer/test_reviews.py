@@ -164,5 +164,47 @@ def test_a_manifest_naming_a_render_outside_its_package_is_refused(batch, tmp_pa
     manifest = json.loads(path.read_text())
     manifest["renders"]["variants"][0]["formats"]["300x250"]["jpeg"] = "../../../../etc/secret.jpg"
     path.write_text(json.dumps(manifest))
-    with pytest.raises(ConfigError, match="outside its package"):
-        review_drafts(tmp_path / "out")
+    found = review_drafts(tmp_path / "out")
+    assert ("beijing", ) == tuple(b for b, reason in found.skipped if "outside its package" in reason)
+    assert found.drafts and all(d.destination != "beijing" for d in found.drafts)  # the others still import
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda m: m.pop("brief"),
+    lambda m: m["copy"].update(variants=[]),
+    lambda m: m["copy"].update(variants="written"),
+    lambda m: m.update(machine_seconds="abc"),
+    lambda m: m.update(candidates="abc"),
+])
+def test_malformed_manifests_are_skipped_with_a_reason(batch, tmp_path, tamper):
+    _, out = batch
+    shutil.copytree(out, tmp_path / "out", symlinks=True)
+    path = tmp_path / "out" / "beijing" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    tamper(manifest)
+    path.write_text(json.dumps(manifest))
+    found = review_drafts(tmp_path / "out")
+    assert [b for b, _ in found.skipped] == ["beijing"]
+
+
+def test_an_import_never_copies_a_file_from_outside_the_library(batch, tmp_path):
+    """The item's image comes from the chosen catalogued asset (inside the roots), never from a
+    path a manifest names."""
+    library, out = batch
+    shutil.copytree(out, tmp_path / "out", symlinks=True)
+    secret = tmp_path / "private.png"
+    Image.new("RGB", (64, 64), "red").save(secret)
+    path = tmp_path / "out" / "beijing" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for candidate in manifest["candidates"]:
+        candidate.update(file=str(secret), original=str(secret))
+    path.write_text(json.dumps(manifest))
+    drafts = [d for d in review_drafts(tmp_path / "out").drafts if d.destination == "beijing"]
+    assert drafts and all(d.image is None and d.image_asset is not None for d in drafts)
+    for draft in drafts:
+        assert draft.image_asset == manifest["copy"]["asset_id"]
+    import dataclasses
+
+    endless = [dataclasses.replace(d, machine_seconds=float("inf")) for d in drafts]
+    with pytest.raises(ConfigError, match="not a duration"):
+        ReviewDesk(Library.open(library)).add(endless)
