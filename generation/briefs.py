@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -28,6 +28,10 @@ from generation.formats import AdFormat
 from indexer.errors import ConfigError
 
 LIST_FIELDS = ("selling_points", "must_show", "must_avoid", "formats")
+MAX_PHRASE = 300  # characters of one subject, tone, audience or list entry
+MAX_PHRASES = 20  # entries of selling_points, must_show, must_avoid
+MAX_FORMATS = 8
+Phrase = Annotated[str, Field(max_length=MAX_PHRASE)]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -39,16 +43,19 @@ class Brief(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     id: str = Field(description="Unique in its batch; letters, digits, '.', '_', '-' (it names a folder).")
-    subject: str = Field(min_length=1, description="The destination or product.")
-    selling_points: list[str] = Field(default_factory=list)
-    tone: str = ""
-    audience: str = ""
-    must_show: list[str] = Field(default_factory=list)
-    must_avoid: list[str] = Field(default_factory=list)
-    formats: list[str] = Field(default_factory=lambda: ["1080x1080"], description='Each "WxH" in pixels.')
+    # Every phrase becomes a query and every format a render: the bounds keep one brief's work
+    # (and so one request's) proportionate to what a real brief asks for.
+    subject: str = Field(min_length=1, max_length=MAX_PHRASE, description="The destination or product.")
+    selling_points: list[Phrase] = Field(default_factory=list, max_length=MAX_PHRASES)
+    tone: str = Field("", max_length=MAX_PHRASE)
+    audience: str = Field("", max_length=MAX_PHRASE)
+    must_show: list[Phrase] = Field(default_factory=list, max_length=MAX_PHRASES)
+    must_avoid: list[Phrase] = Field(default_factory=list, max_length=MAX_PHRASES)
+    formats: list[str] = Field(default_factory=lambda: ["1080x1080"], max_length=MAX_FORMATS,
+                               description='Each "WxH" in pixels.')
     language: str = "en"
     candidates: int = Field(3, ge=1, le=20, description="How many images to surface.")
-    notes: str = ""
+    notes: str = Field("", max_length=4000)
 
     @field_validator("id")
     @classmethod

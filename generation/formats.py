@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from indexer.errors import ConfigError
 
-MIN_SIDE, MAX_SIDE = 16, 8192  # pixels: the same bounds briefs accept; no placement lies outside
+MIN_SIDE, MAX_SIDE = 16, 4096  # pixels: covers every placement up to 4K digital out-of-home; a render
+# beyond it costs minutes and gigabytes for no ad anyone runs
 MAX_ASPECT = 20.0  # the widest IAB unit (970x90) is 10.8:1; beyond 20:1 it is a typo, not an ad
 
 _SIZE = re.compile(r"^\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*$")

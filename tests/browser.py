@@ -38,6 +38,9 @@ def start_chromium(profile_dir, window: str = "1440,900"):
 
 
 def wait(driver, timeout=20):
+    """Polls until a condition holds; an element re-rendered between finding and reading it (pages
+    that poll a job redraw their status) is simply looked up again on the next poll."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))

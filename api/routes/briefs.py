@@ -100,6 +100,9 @@ def _job_out(job_id: str, folder: Path, job: Job | None) -> BriefJobOut:
 @router.post("/brief-jobs", response_model=BriefJobOut, status_code=202, dependencies=[Depends(require_write_token)],
              summary="Run a brief or a batch in the background")
 def start_brief_job(body: BriefJobIn, s: ServerState = Depends(state)) -> BriefJobOut:
+    if isinstance(body.briefs, list) and len(body.briefs) > MAX_BRIEFS:  # before validating each
+        raise ConfigError(f"At most {MAX_BRIEFS} briefs per job, got {len(body.briefs)}.",
+                          hint="Split the batch into several jobs.")
     batch = parse_briefs(body.briefs, "request")
     invalid = [{"brief": e.brief, "field": e.field, "message": e.message} for e in batch.errors]
     if not batch.briefs:
@@ -131,7 +134,9 @@ def start_brief_job(body: BriefJobIn, s: ServerState = Depends(state)) -> BriefJ
 
     job_id = uuid.uuid4().hex[:12]
     folder = _runs(s) / job_id
-    job = s.jobs.submit("briefs", work, writes=False, job_id=job_id)
+    # One brief job at a time (like index runs): each renders and embeds, and a second one queued
+    # behind it gets a clear 409 rather than halving the speed of both.
+    job = s.jobs.submit("briefs", work, writes=True, job_id=job_id)
     out = _job_out(job.id, folder, s.jobs.get(job.id))
     return out.model_copy(update={"invalid": [BriefErrorOut(**e) for e in invalid], "total": total})
 

@@ -72,7 +72,7 @@ def test_one_bad_brief_never_stops_the_others(tmp_path):
 
 def test_out_of_bounds_format_is_named(tmp_path):
     batch = parse_briefs({"id": "x", "subject": "y", "formats": ["8x8"]}, "request")
-    assert "between 16 and 8192" in batch.errors[0].message
+    assert "between 16 and 4096" in batch.errors[0].message
 
 
 def test_csv_errors_name_the_row(tmp_path):
@@ -124,3 +124,12 @@ def test_generation_prompt_uses_the_brief_and_negates_must_avoid():
 def test_brief_ids_cannot_name_paths():
     batch = parse_briefs([{"id": "../etc", "subject": "x"}, {"id": "a/b", "subject": "x"}])
     assert not batch.briefs and {e.field for e in batch.errors} == {"id"}
+
+
+def test_a_brief_cannot_ask_for_unbounded_work():
+    many = {"id": "x", "subject": "y", "selling_points": [f"point {i}" for i in range(21)],
+            "formats": ["1080x1080"] * 9, "tone": "t" * 301}
+    problems = {e.field for e in parse_briefs(many, "request").errors}
+    assert {"selling_points", "formats", "tone"} <= problems
+    huge = parse_briefs({"id": "x", "subject": "y", "formats": ["8192x8192"]}, "request")
+    assert "between 16 and 4096" in huge.errors[0].message
