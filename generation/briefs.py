@@ -31,6 +31,7 @@ LIST_FIELDS = ("selling_points", "must_show", "must_avoid", "formats")
 MAX_PHRASE = 300  # characters of one subject, tone, audience or list entry
 MAX_PHRASES = 20  # entries of selling_points, must_show, must_avoid
 MAX_FORMATS = 8
+MAX_BRIEF_FILE_BYTES = 16 * 1024 * 1024
 Phrase = Annotated[str, Field(max_length=MAX_PHRASE)]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -136,6 +137,11 @@ def load_briefs(path: Path) -> BriefBatch:
     path = Path(path)
     source = str(path)
     try:
+        if path.exists() and not path.is_file():  # a folder, a FIFO, /dev/zero: never read
+            raise ConfigError(f"Brief file {source} is not a regular file.", hint="Pass a .yaml, .json or .csv file.")
+        if path.stat().st_size > MAX_BRIEF_FILE_BYTES:
+            raise ConfigError(f"Brief file {source} is larger than {MAX_BRIEF_FILE_BYTES >> 20} MB.",
+                              hint="Split the batch into several files.")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"Brief file {source} does not exist.") from None
@@ -152,6 +158,8 @@ def load_briefs(path: Path) -> BriefBatch:
         data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"Brief file {source} is not valid {suffix[1:].upper()}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"Brief file {source} is nested too deeply to be a brief.") from None
     return parse_briefs(data, source)
 
 

