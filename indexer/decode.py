@@ -70,6 +70,9 @@ def _decode_pillow(source: BinaryIO, fmt: str | None, *, max_pixels: int, target
     except Image.DecompressionBombError as exc:  # e.g. a GIF frame placed far outside its canvas
         raise DecodeError("too_large", f"Image declares an absurd size ({exc}).",
                           hint="The file is damaged or hostile; re-export it from the source.") from None
+    except (ValueError, SyntaxError, EOFError) as exc:  # plugins that trip over their own header
+        raise DecodeError("unreadable", f"Cannot read the image header: {exc}.",
+                          hint="The file is damaged; restore it from the original.") from None
     except UnidentifiedImageError:
         raise DecodeError(
             "not_an_image",

@@ -32,6 +32,10 @@ class LibraryReadOnly(ConfigError):
     """The library folder is on storage Scout cannot write (a read-only mount, a file in the way)."""
 
 
+class DiskFull(LibraryReadOnly):
+    """The disk holding the library has no space left; what was committed before stays usable."""
+
+
 class LibraryBusy(ScoutError):
     """Another process holds the library's writer lock (an index run is in progress)."""
 

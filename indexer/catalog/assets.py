@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
+from indexer.catalog.store import disk_full
 from indexer.catalog.rows import ASSET_COLUMNS, AssetRow, Batch, FailureRow, KnownFile
 
 
@@ -28,7 +30,16 @@ class AssetTables:
         return {r[0] for r in self.db.execute("SELECT hash FROM contents WHERE vector IS NOT NULL")}
 
     def commit_batch(self, batch: Batch) -> int:
-        """Write one batch in a single transaction; returns the new generation."""
+        """Write one batch in a single transaction; returns the new generation. A full disk rolls
+        the batch back and says so (the run can resume once there is space)."""
+        try:
+            return self._commit_batch(batch)
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise disk_full(self.path.parent) from None
+            raise
+
+    def _commit_batch(self, batch: Batch) -> int:
         now = time.time()
         with self.db.atomic():
             gen = self._bump_generation()

@@ -14,7 +14,13 @@ from typing import Iterable
 import sqlite_utils
 
 from indexer.catalog.schema import SCOUT_TABLES, APPLICATION_ID, MIGRATIONS
-from indexer.errors import LibraryNotFound, LibraryReadOnly
+from indexer.errors import DiskFull, LibraryNotFound, LibraryReadOnly
+
+
+def disk_full(folder: Path) -> DiskFull:
+    return DiskFull(f"The disk holding the library {folder} is full.",
+                    hint="Free some space and run the same command again: everything committed so far is kept "
+                    "and the run resumes where it stopped.")
 
 
 def _read_only_storage(folder: Path) -> bool:
@@ -57,6 +63,8 @@ class CatalogStore:
                 self._migrate()
             except sqlite3.OperationalError as exc:
                 conn.close()
+                if "full" in str(exc):
+                    raise disk_full(self.path.parent) from None
                 if "readonly" in str(exc) or _read_only_storage(self.path.parent):
                     raise LibraryReadOnly(
                         f"The library at {self.path.parent} is on read-only storage ({exc}).",

@@ -160,12 +160,7 @@ def mutated(draw, original: bytes) -> bytes:
     return bytes(data)
 
 
-TIFF_SEEK = pytest.mark.xfail(
-    strict=False, reason="decode.py _decode_pillow: a mutated TIFF can make Image.open raise ValueError('Unable "
-    "to seek to frame') (TiffImagePlugin._seek), which escapes instead of a DecodeError; seen in some runs only")
-
-
-@pytest.mark.parametrize("fmt", [pytest.param(f, marks=TIFF_SEEK) if f == "tiff" else f for f in sorted(SEEDS)])
+@pytest.mark.parametrize("fmt", sorted(SEEDS))
 def test_mutated_files_decode_or_fail_with_a_decode_error(fmt, decoder):
     original = SEEDS[fmt]()
     seen: dict[str, int] = {}

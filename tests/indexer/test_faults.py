@@ -322,7 +322,7 @@ def full_disk(tmp_path, monkeypatch):
 
 
 def test_a_full_disk_stops_the_run_and_a_rerun_with_space_converges(photos, clean, offline_encoder, full_disk):
-    with pytest.raises((ScoutError, sqlite3.OperationalError)):  # the latter: see the xfail below
+    with pytest.raises(ScoutError):
         index_folder(full_disk.library, [photos], offline_encoder, **SMALL_BATCHES)
     committed = assert_opens_and_answers(full_disk.library, offline_encoder)
     assert committed < COUNT
@@ -335,8 +335,6 @@ def test_a_full_disk_stops_the_run_and_a_rerun_with_space_converges(photos, clea
     library.close()
 
 
-@pytest.mark.xfail(strict=True, reason="catalog.py commit_batch lets sqlite3.OperationalError('database or disk "
-                   "is full') escape: `scout index` shows a traceback instead of a Scout error with a hint")
 def test_a_full_disk_is_reported_as_a_scout_error(photos, offline_encoder, full_disk):
     if not full_disk.real:
         pytest.skip("cannot mount a small tmpfs here; the simulated ENOSPC stands in for the catalog itself")
