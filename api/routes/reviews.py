@@ -22,6 +22,7 @@ from api.deps import ServerState, require_read_token, require_write_token, state
 from api.routes.search import read_upload
 from generation.package import library_report
 from generation.report import plot
+from indexer.errors import ConfigError
 from indexer.library import Library
 from indexer.reviews import MAX_COMMENT, MAX_HOURS, ReviewDesk
 from search import reviews
@@ -81,6 +82,9 @@ class ManualOut(BaseModel):
     added: bool = Field(description="False when the same work was entered before.")
 
 
+MAX_MANUAL_FILES = 10
+
+
 @contextmanager
 def _desk(s: ServerState) -> Iterator[ReviewDesk]:
     library = Library.open(s.library.path)
@@ -90,7 +94,9 @@ def _desk(s: ServerState) -> Iterator[ReviewDesk]:
         library.close()
 
 
-@router.get("/reviews/queue", response_model=QueueOut, dependencies=[Depends(require_read_token)],
+# Queue and items carry ratings and, once rated, the arm: a reviewer name is not a login, so
+# beyond loopback they need the token like writes do (images and renders stay plain reads).
+@router.get("/reviews/queue", response_model=QueueOut, dependencies=[Depends(require_write_token)],
             summary="A reviewer's blind queue")
 def review_queue(reviewer: Annotated[str, Query(min_length=1, max_length=64)],
                  s: ServerState = Depends(state)) -> QueueOut:
@@ -99,7 +105,7 @@ def review_queue(reviewer: Annotated[str, Query(min_length=1, max_length=64)],
     return QueueOut(reviewer=done["reviewer"], rated=done["rated"], total=done["total"], items=items)
 
 
-@router.get("/reviews/items/{item_id}", response_model=ItemOut, dependencies=[Depends(require_read_token)],
+@router.get("/reviews/items/{item_id}", response_model=ItemOut, dependencies=[Depends(require_write_token)],
             summary="One item; arm and provenance only once this reviewer has rated it")
 def review_item(item_id: ItemId, reviewer: Reviewer = None, s: ServerState = Depends(state)) -> ItemOut:
     return ItemOut.of(reviews.item_for(s.library, item_id, reviewer))
@@ -134,6 +140,8 @@ async def add_manual(destination: Annotated[str, Form(max_length=64)], headline:
                      body: Annotated[str, Form(max_length=2000)] = "", cta: Annotated[str, Form(max_length=200)] = "",
                      hours: Annotated[Optional[float], Form(gt=0, le=MAX_HOURS)] = None,
                      s: ServerState = Depends(state)) -> ManualOut:
+    if len(files) > MAX_MANUAL_FILES:  # each file is decoded twice and written twice
+        raise ConfigError(f"At most {MAX_MANUAL_FILES} files per manual entry (one per format), got {len(files)}.")
     images = [(f.filename or "upload", await read_upload(f, s)) for f in files]
 
     def enter() -> ManualOut:
