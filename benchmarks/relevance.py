@@ -36,6 +36,16 @@ QUERIES = json.loads((REPO / "benchmarks" / "queries.json").read_text())["querie
 COPIED = ["tabby-cat-chelsea.png", "cup-of-coffee-on-saucer.png", "spacex-rocket-launch.jpg"]
 
 
+def write_copies(photo: Path, folder: Path) -> None:
+    """A mirrored, a cropped (central 75 %) and a downscaled (1/3, JPEG q60) copy of ``photo``."""
+    image = Image.open(photo).convert("RGB")
+    w, h = image.size
+    stem = photo.name.rsplit(".", 1)[0]
+    ImageOps.mirror(image).save(folder / f"{stem}-flipped.jpg", quality=85)
+    image.crop((w // 8, h // 8, w * 7 // 8, h * 7 // 8)).save(folder / f"{stem}-cropped.jpg", quality=85)
+    image.resize((w // 3, h // 3)).save(folder / f"{stem}-small.jpg", quality=60)
+
+
 def trimmed(scores: np.ndarray) -> tuple[float, float]:
     """Median and the standard deviation of the middle 80 % (scaled to a normal's σ)."""
     ordered = np.sort(scores)
@@ -124,12 +134,7 @@ def main() -> None:
         copies = work / "copies"
         shutil.copytree(photos, copies)
         for name in COPIED:
-            image = Image.open(photos / name).convert("RGB")
-            w, h = image.size
-            stem = name.rsplit(".", 1)[0]
-            ImageOps.mirror(image).save(copies / f"{stem}-flipped.jpg", quality=85)
-            image.crop((w // 8, h // 8, w * 7 // 8, h * 7 // 8)).save(copies / f"{stem}-cropped.jpg", quality=85)
-            image.resize((w // 3, h // 3)).save(copies / f"{stem}-small.jpg", quality=60)
+            write_copies(photos / name, copies)
         shutil.copy(REPO / "sample_assets" / "awkward" / "café-ünïcødé kitten 猫.jpg", copies / "kitten.jpg")
         example_table(*library_vectors(copies, work / "lib-copies", encoder))
 

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageOps
 
 from api.app import create_app
 from api.deps import ServerSettings
+from benchmarks.relevance import write_copies
 from search.engine import DEFAULT_MIN_RELEVANCE, WEAK_MATCHES, Searcher
 from search.query import Example, Filters, Query, parse_text
 from tests.api.conftest import LiveServer
@@ -109,12 +109,7 @@ def copies_library(tmp_path_factory, offline_encoder):
     root = base / "photos"
     shutil.copytree(SAMPLE_PHOTOS, root)
     for name in ("spacex-rocket-launch.jpg", "tabby-cat-chelsea.png"):
-        image = Image.open(root / name).convert("RGB")
-        w, h = image.size
-        stem = name.rsplit(".", 1)[0]
-        ImageOps.mirror(image).save(root / f"{stem}-flipped.jpg", quality=85)
-        image.crop((w // 8, h // 8, w * 7 // 8, h * 7 // 8)).save(root / f"{stem}-cropped.jpg", quality=85)
-        image.resize((w // 3, h // 3)).save(root / f"{stem}-small.jpg", quality=60)
+        write_copies(SAMPLE_PHOTOS / name, root)
     shutil.copy(SAMPLE_AWKWARD / "café-ünïcødé kitten 猫.jpg", root / "kitten.jpg")
     library, _ = index_folder(base / "lib", [root], offline_encoder)
     return library, root
