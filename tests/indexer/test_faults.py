@@ -34,7 +34,7 @@ from tests.indexer.convergence import assert_opens_and_answers, assert_same_cata
 
 COUNT = 24
 SMALL_BATCHES = {"batch_size": 4, "commit_every": 4, "decode_workers": 1}
-KILL_POINTS = 12
+KILL_POINTS = 10
 SEED = 20261130
 
 
@@ -93,13 +93,18 @@ def clean(tmp_path_factory, photos, offline_encoder) -> Library:
 
 @pytest.mark.slow
 def test_kill_9_at_many_random_points_then_resume_converges(tmp_path, photos, clean, offline_encoder):
-    started = time.monotonic()
-    assert _wait(_index_in_child(tmp_path / "timed", [photos], offline_encoder)) == 0
-    duration = time.monotonic() - started  # a whole run, as a child, on this machine now
+    durations = []
+    for attempt in range(2):  # the first run may also fill caches (class vectors): time a warm one
+        started = time.monotonic()
+        assert _wait(_index_in_child(tmp_path / f"timed-{attempt}", [photos], offline_encoder)) == 0
+        durations.append(time.monotonic() - started)
+    duration = min(durations)  # a whole run, as a child, on this machine now
 
     rng = random.Random(SEED)
     kills, mid_run = 0, 0
-    for point in range(KILL_POINTS):
+    for point in range(2 * KILL_POINTS):  # until KILL_POINTS kills landed mid-run, on a busy machine too
+        if kills >= KILL_POINTS:
+            break
         victim = tmp_path / f"victim-{point}"
         pid = _index_in_child(victim, [photos], offline_encoder)
         time.sleep(rng.uniform(0.0, 0.8) * duration)
@@ -115,7 +120,7 @@ def test_kill_9_at_many_random_points_then_resume_converges(tmp_path, photos, cl
         assert resumed.stats.unchanged >= committed  # committed work is never redone
         assert_same_catalog(library, clean, offline_encoder if point % 4 == 0 else None)
         library.close()
-    assert kills >= 10, f"only {kills} of {KILL_POINTS} kills landed before the run finished"
+    assert kills >= KILL_POINTS, f"only {kills} kills landed before the run finished in {point + 1} tries"
     assert mid_run >= 3, f"only {mid_run} kills landed between the first and the last commit"
 
 
