@@ -78,10 +78,13 @@ def test_empty_and_no_result_states_say_something_useful(browser, live):
     browser.get(live.url)
     wait(browser).until(EC.visibility_of_element_located((By.ID, "state")))
     wait(browser).until(lambda d: "18 assets" in d.find_element(By.ID, "state").text)
+    # Nothing clears the cutoff: the closest few are shown, dimmed and labelled, under a notice.
     browser.find_element(By.ID, "q").send_keys("a red sports car on a racetrack")
-    wait(browser).until(lambda d: "No results" in d.find_element(By.ID, "state").text)
-    browser.find_element(By.ID, "show-all").click()
-    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) > 0)
+    wait(browser).until(lambda d: "No strong matches" in d.find_element(By.ID, "summary").text)
+    weak = browser.find_elements(By.CSS_SELECTOR, ".card.weak")
+    assert len(weak) == len(browser.find_elements(By.CSS_SELECTOR, ".card")) == 5
+    assert all(card.find_element(By.CSS_SELECTOR, ".weak-flag").text == "Weak match" for card in weak)
+    assert "weak-notice" in browser.find_element(By.ID, "summary").get_attribute("class")
 
 
 def test_narrow_screens_fold_the_filters_away(browser, live):
