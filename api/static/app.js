@@ -9,28 +9,6 @@ const state = {
 };
 
 // --- API ---------------------------------------------------------------------------------------
-const params = new URLSearchParams(location.search);
-if (params.get("token")) localStorage.setItem("scout-token", params.get("token"));
-function headers() {
-  const token = localStorage.getItem("scout-token");
-  return token ? { "X-Scout-Token": token } : {};
-}
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-  if (!response.ok) {
-    let body = {};
-    try { body = await response.json(); } catch (_) { /* not JSON */ }
-    const error = new Error(body.error || `${response.status} ${response.statusText}`);
-    error.hint = body.hint; error.status = response.status;
-    throw error;
-  }
-  return response.json();
-}
-function withToken(url) {
-  const token = localStorage.getItem("scout-token");
-  return token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url;
-}
-
 // --- search ------------------------------------------------------------------------------------
 function searchUrl(offset) {
   const p = new URLSearchParams();

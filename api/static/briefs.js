@@ -3,28 +3,12 @@
 // textContent, never as HTML.
 "use strict";
 
-const params = new URLSearchParams(location.search);
-if (params.get("token")) localStorage.setItem("scout-token", params.get("token"));
 const SHOWN = 8; // candidates per brief on screen (the manifest keeps all)
 
-function headers() {
-  const token = localStorage.getItem("scout-token");
-  return token ? { "X-Scout-Token": token } : {};
-}
-function withToken(url) {
-  const token = localStorage.getItem("scout-token");
-  return token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url;
-}
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
   for (const child of children) node.append(child);
   return node;
-}
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error ? `${body.error}${body.hint ? "\n" + body.hint : ""}` : response.statusText);
-  return body;
 }
 const label = (outcome) => outcome.replace("_", " ");
 
@@ -66,7 +50,7 @@ async function submit(event) {
     setStatus(`Started ${job.id} with ${job.total} briefs.` + (skipped ? `\nNot run:\n${skipped}` : ""), Boolean(skipped));
     show(job.id);
   } catch (error) {
-    setStatus(error.message, true);
+    setStatus(describe(error), true);
   }
 }
 
@@ -77,7 +61,7 @@ async function show(jobId) {
   try {
     job = await api(`/api/brief-jobs/${encodeURIComponent(jobId)}`);
   } catch (error) {
-    setStatus(error.message, true);
+    setStatus(describe(error), true);
     return;
   }
   loadJobs();

@@ -1,10 +1,7 @@
 // The Report page: every figure of GET /api/report, and the plot (SVG) from /api/report/plot.svg.
 "use strict";
 
-const params = new URLSearchParams(location.search);
-if (params.get("token")) localStorage.setItem("scout-token", params.get("token"));
 const $ = (id) => document.getElementById(id);
-const token = () => localStorage.getItem("scout-token");
 const fixed = (value, digits = 2) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
 const percent = (value) => (value === null || value === undefined ? "–" : `${Math.round(value * 100)} %`);
 
@@ -22,10 +19,11 @@ function fact(label, value, note = "") {
 }
 
 async function load() {
-  const response = await fetch("/api/report", { headers: token() ? { "X-Scout-Token": token() } : {} });
-  const report = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    $("r-status").textContent = `${report.error || response.statusText}${report.hint ? " " + report.hint : ""}`;
+  let report;
+  try {
+    report = await api("/api/report");
+  } catch (error) {
+    $("r-status").textContent = describe(error);
     return;
   }
   $("r-status").hidden = true;
@@ -56,7 +54,7 @@ async function load() {
   $("reviewers").tBodies[0].replaceChildren(...Object.values(report.reviewers || {}).map((r) =>
     row([r.reviewer, String(r.ratings), fixed(r.mean_rating), percent(r.approval_rate)])));
   $("methods").textContent = Object.values(report.methods || {}).join(". ");
-  const plot = token() ? `/api/report/plot.svg?token=${encodeURIComponent(token())}` : "/api/report/plot.svg";
+  const plot = withToken("/api/report/plot.svg");
   $("plot").src = plot;
 }
 

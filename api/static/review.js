@@ -3,25 +3,8 @@
 // Items, images and renders are addressed by item id; text is set with textContent, never HTML.
 "use strict";
 
-const params = new URLSearchParams(location.search);
-if (params.get("token")) localStorage.setItem("scout-token", params.get("token"));
 const ARMS = { ai_reused: "AI-assisted, reused photo", ai_generated: "AI-assisted, generated image", manual: "Manual work" };
 const $ = (id) => document.getElementById(id);
-
-function headers() {
-  const token = localStorage.getItem("scout-token");
-  return token ? { "X-Scout-Token": token } : {};
-}
-function withToken(url) {
-  const token = localStorage.getItem("scout-token");
-  return token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url;
-}
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error ? `${body.error}${body.hint ? " " + body.hint : ""}` : response.statusText);
-  return body;
-}
 
 const state = { reviewer: "", items: [], index: 0, rating: null, approved: null, dirty: false, shownAt: 0,
                 rated: 0, total: 0 };
@@ -48,7 +31,7 @@ async function start(name) {
     show();
   } catch (error) {
     $("placeholder").hidden = false;
-    $("placeholder").textContent = error.message;
+    $("placeholder").textContent = describe(error);
   }
 }
 
@@ -136,7 +119,7 @@ async function submit() {
     setStatus("Saved.");
     if (document.activeElement) document.activeElement.blur();
   } catch (error) {
-    setStatus(error.message, true);
+    setStatus(describe(error), true);
   }
 }
 
@@ -195,9 +178,9 @@ $("manual-form").addEventListener("submit", async (event) => {
     event.target.reset();
     if (state.reviewer) start(state.reviewer);
   } catch (error) {
-    status.textContent = error.message;
+    status.textContent = describe(error);
     status.classList.add("error");
   }
 });
 document.addEventListener("keydown", keys);
-start(params.get("reviewer") || localStorage.getItem("scout-reviewer") || "");
+start(pageParams.get("reviewer") || localStorage.getItem("scout-reviewer") || "");
