@@ -2,16 +2,9 @@
 
 The three decisions a designer makes, in the order a designer makes them:
 
-1. **Crop.** :func:`find_focus` finds the region that matters and the crop: always the largest
-   window of the format's shape, so no resolution is thrown away. With a subject and the
-   library's encoder, every candidate window (a grid of windows of the target shape, full size
-   and half size) is scored by the cosine between its image embedding and the subject text: the
-   same model that found the picture decides what in it is "the beach". The crop is the
-   best-scoring full-size window, the focus the best half-size window inside it (what the text
-   should not cover). Without them (no model loaded, no subject) the focus is a saliency
-   estimate, the box holding the central 80 % of the image's gradient energy (it lands on edges
-   and detail, away from flat sky or studio backdrop), and the crop is centred on it.
-   :class:`Focus` says which method was used.
+1. **Crop.** :mod:`generation.focus` finds the region that matters (by the library's encoder
+   against the brief's subject, else by saliency) and the largest window of the format's shape
+   around it.
 2. **Text.** Headline (and body where the format shows it) and the call to action are wrapped
    and sized to fit inside the format's safe area (:mod:`generation.formats`), never clipped.
 3. **Contrast.** Every text line must reach WCAG 2.x AA contrast (4.5:1, success criterion
@@ -32,17 +25,16 @@ import io
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import torch
-from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageCms, ImageDraw, ImageFont
 
+from generation.focus import Focus, as_rgb, clip_box, crop_box, find_focus
 from generation.formats import AdFormat, Box
 from generation.limits import HasCopy
-from indexer.encoders.base import Encoder
 from indexer.errors import ConfigError
 
 MIN_CONTRAST = 4.5  # WCAG 2.x SC 1.4.3 (AA), normal-size text
@@ -56,11 +48,6 @@ MIN_FONT_PX = 10
 JPEG_QUALITY = 90
 FONTS = Path(__file__).resolve().parent / "fonts"
 
-_DETAIL_SCALE = 0.5  # the subject's own window, relative to the largest (the crop)
-_MAX_STEPS = 5  # candidate positions per axis and scale
-_FOCUS_SIDE = 768  # the image is scored at this size: plenty for a 224 px model input
-_SALIENCY_SIDE = 256
-_ENERGY_SPAN = (0.10, 0.90)  # the saliency box holds the central 80 % of gradient energy per axis
 
 
 # --- colour science -------------------------------------------------------------------------
@@ -149,122 +136,6 @@ def _has_glyph(path: str, char: str) -> bool:
         mask = _load_font(path, 24).getmask(c)
         return mask.size, bytes(mask)
     return drawn(char) != drawn("\U0010FFFD")
-
-
-# --- focus and crop -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Focus:
-    """The region of the source image that must survive the crop, and how it was found.
-
-    ``method`` is ``"subject"`` (``crop`` is the full-size window the encoder matched best to
-    ``subject``, ``score`` its cosine similarity, ``box`` the best half-size window inside it) or
-    ``"saliency"`` (``box`` is the gradient-energy box and ``crop`` is centred on it; ``score`` is
-    the share of the image's energy inside the box, 0 for a flat image, whose focus is its
-    centre). ``crop`` is for the aspect ratio :func:`find_focus` was asked about.
-    """
-
-    box: Box
-    method: str
-    score: float
-    subject: str | None = None
-    crop: Box | None = None
-
-
-def find_focus(image: Image.Image, aspect: float, subject: str | None = None,
-               encoder: Encoder | None = None) -> Focus:
-    """Where the picture's point is: by the encoder against ``subject`` when both are given,
-    else by saliency. ``aspect`` (width / height of the format) shapes the candidate windows."""
-    image = _rgb(image)
-    if subject and subject.strip() and encoder is not None:
-        return _subject_focus(image, aspect, subject.strip(), encoder)
-    focus = _saliency_focus(image)
-    return replace(focus, crop=crop_box(image.size, aspect, focus.box))
-
-
-def _largest_window(size: tuple[int, int], aspect: float) -> tuple[int, int]:
-    width, height = size
-    if width / height > aspect:
-        return max(1, min(width, round(height * aspect))), height
-    return width, max(1, min(height, round(width / aspect)))
-
-
-def _candidate_windows(size: tuple[int, int], aspect: float, scale: float) -> list[Box]:
-    full_w, full_h = _largest_window(size, aspect)
-    w, h = max(1, round(full_w * scale)), max(1, round(full_h * scale))
-    return [Box(x, y, x + w, y + h) for y in _steps(size[1] - h, h) for x in _steps(size[0] - w, w)]
-
-
-def _steps(free: int, side: int) -> list[int]:
-    """Window offsets along one axis: half-window strides, at most ``_MAX_STEPS``, ends included."""
-    if free < 2:
-        return [max(0, free) // 2]
-    count = min(_MAX_STEPS, 1 + math.ceil(free / (side / 2)))
-    return [round(free * i / (count - 1)) for i in range(count)]
-
-
-def _subject_focus(image: Image.Image, aspect: float, subject: str, encoder: Encoder) -> Focus:
-    scale = min(1.0, _FOCUS_SIDE / max(image.size))
-    small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                         Image.Resampling.BICUBIC) if scale < 1 else image
-    crops = _candidate_windows(small.size, aspect, 1.0)
-    details = _candidate_windows(small.size, aspect, _DETAIL_SCALE)
-    windows = crops + details
-    text = np.asarray(encoder.encode_texts([subject]), dtype=np.float32)[0]
-    scores = []
-    for start in range(0, len(windows), 32):
-        batch = torch.stack([encoder.preprocess(small.crop(w.as_tuple())) for w in windows[start:start + 32]])
-        scores.extend(np.asarray(encoder.encode_images(batch), dtype=np.float32) @ text)
-    best_crop = int(np.argmax(scores[:len(crops)]))
-    crop = crops[best_crop]
-    inside = [(score, box) for score, box in zip(scores[len(crops):], details) if crop.contains(box)]
-    box = max(inside, key=lambda pair: pair[0])[1] if inside else crop
-
-    def full_size(b: Box) -> Box:
-        return _clip(b.scale(1 / scale, 1 / scale), image.size) if scale < 1 else b
-
-    return Focus(full_size(box), "subject", float(scores[best_crop]), subject, full_size(crop))
-
-
-def _saliency_focus(image: Image.Image) -> Focus:
-    scale = min(1.0, _SALIENCY_SIDE / max(image.size))
-    gray = image.convert("L")
-    if scale < 1:
-        gray = gray.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                           Image.Resampling.BILINEAR)
-    smooth = np.asarray(gray.filter(ImageFilter.GaussianBlur(1)), dtype=np.float64)
-    gy, gx = np.gradient(smooth)
-    energy = np.hypot(gx, gy)
-    total = energy.sum()
-    if total <= 1e-9:
-        return Focus(Box(0, 0, image.width, image.height), "saliency", 0.0)
-    x0, x1 = _mass_span(energy.sum(axis=0))
-    y0, y1 = _mass_span(energy.sum(axis=1))
-    share = float(energy[y0:y1, x0:x1].sum() / total)
-    box = Box(x0, y0, x1, y1).scale(1 / scale, 1 / scale) if scale < 1 else Box(x0, y0, x1, y1)
-    return Focus(_clip(box, image.size), "saliency", share)
-
-
-def _mass_span(marginal: np.ndarray) -> tuple[int, int]:
-    cumulative = np.cumsum(marginal) / marginal.sum()
-    low = int(np.searchsorted(cumulative, _ENERGY_SPAN[0]))
-    high = int(np.searchsorted(cumulative, _ENERGY_SPAN[1])) + 1
-    return low, max(low + 1, min(high, len(marginal)))
-
-
-def _clip(box: Box, size: tuple[int, int]) -> Box:
-    left, top = max(0, min(box.left, size[0] - 1)), max(0, min(box.top, size[1] - 1))
-    return Box(left, top, max(left + 1, min(box.right, size[0])), max(top + 1, min(box.bottom, size[1])))
-
-
-def crop_box(size: tuple[int, int], aspect: float, focus: Box) -> Box:
-    """The largest window of ``aspect`` inside an image of ``size``, centred on the focus as far
-    as the image edges allow (so it contains the focus whenever the focus fits in it)."""
-    w, h = _largest_window(size, aspect)
-    cx, cy = focus.center
-    left = int(min(max(round(cx - w / 2), 0), size[0] - w))
-    top = int(min(max(round(cy - h / 2), 0), size[1] - h))
-    return Box(left, top, left + w, top + h)
 
 
 # --- layout ---------------------------------------------------------------------------------
@@ -586,7 +457,7 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
     typeface = font if isinstance(font, Typeface) else (Typeface.from_file(font) if font else Typeface.default())
     if not copy.headline.strip():
         raise ConfigError("The copy variant has no headline to render.", hint="Every variant needs a headline.")
-    image = _rgb(image)
+    image = as_rgb(image)
     focus = focus or find_focus(image, fmt.aspect)
     crop = focus.crop
     if crop is None or abs(crop.width / crop.height / fmt.aspect - 1) > 0.01:
@@ -594,7 +465,7 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
     canvas = image.crop(crop.as_tuple()).resize((fmt.width, fmt.height), Image.Resampling.LANCZOS,
                                                 reducing_gap=3.0)
     sx, sy = fmt.width / crop.width, fmt.height / crop.height
-    subject = _clip(focus.box.shift(-crop.left, -crop.top).scale(sx, sy), canvas.size)
+    subject = clip_box(focus.box.shift(-crop.left, -crop.top).scale(sx, sy), canvas.size)
     safe = fmt.safe_area
     with_body = fmt.shows_body if include_body is None else include_body
     blocks = _layout(copy, fmt, safe, typeface, with_body)
@@ -610,16 +481,6 @@ def render(image: Image.Image, fmt: AdFormat | str, copy: HasCopy, focus: Focus 
     if missing:
         rendered.notes.append(f"the font has no glyphs for {missing!r}; pass a font that covers the language")
     return rendered
-
-
-def _rgb(image: Image.Image) -> Image.Image:
-    """RGB pixels; transparency goes on white, as the indexer's decoder does, never on black."""
-    if image.mode == "RGB":
-        return image
-    if "A" in image.getbands() or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 def _place(canvas: Image.Image, blocks: list[_Block], subject: Box,
@@ -656,7 +517,7 @@ def _scrims(canvas: Image.Image, block: _Block, colour: tuple[int, int, int], ta
         if min(_worst_contrast(np.asarray(canvas), line.box, colour) for line in lines) >= target:
             continue
         pad = _pad(lines[0].font.size)
-        area = _clip(Box(min(line.box.left for line in lines), min(line.box.top for line in lines),
+        area = clip_box(Box(min(line.box.left for line in lines), min(line.box.top for line in lines),
                          max(line.box.right for line in lines), max(line.box.bottom for line in lines)).expand(pad),
                      canvas.size)
         region = canvas.crop(area.as_tuple()).convert("RGBA")
@@ -675,7 +536,7 @@ def _scrims(canvas: Image.Image, block: _Block, colour: tuple[int, int, int], ta
 
 def _button_fill(pixels: np.ndarray, button: Box) -> tuple[int, int, int]:
     """Light or dark, by contrast with the median luminance of a 4 px ring around the button."""
-    ring = _clip(button.expand(4), (pixels.shape[1], pixels.shape[0]))
+    ring = clip_box(button.expand(4), (pixels.shape[1], pixels.shape[0]))
     luminance = relative_luminance(pixels[ring.top:ring.bottom, ring.left:ring.right]).copy()
     luminance[button.top - ring.top:button.bottom - ring.top, button.left - ring.left:button.right - ring.left] = np.nan
     around = float(np.nanmedian(luminance)) if np.isfinite(luminance).any() else 0.0

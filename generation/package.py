@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generation.compose import find_focus, render, save
+from generation.compose import render, save
+from generation.focus import find_focus
 from generation.contact_sheet import SheetBrief, SheetRender, SheetVariant, write_contact_sheet
 from generation.copy.variant import CopyVariant
 from generation.formats import AdFormat

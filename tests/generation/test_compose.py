@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.compose import Focus, Typeface, crop_box, find_focus, render, save
+from generation.compose import Typeface, render, save
+from generation.focus import Focus, crop_box, find_focus
 from generation.copy.variant import CopyVariant
 from generation.formats import AdFormat, Box
 from indexer.errors import ConfigError
