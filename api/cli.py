@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli_common import (CacheOpt, DeviceOpt, DownloadOpt, LibraryOpt, PrecisionOpt, ThreadsOpt, err,
+from api.cli_common import (CacheOpt, ProgressBar, DeviceOpt, DownloadOpt, LibraryOpt, PrecisionOpt, ThreadsOpt, err,
                             handles_errors, out)
 from api.cli_common import encoder_options as _options
 from api.cli_common import library_path as _library_path
@@ -87,30 +85,12 @@ app = typer.Typer(
 )
 
 
-class _ProgressView:
-    """A rich progress bar fed by the pipeline's RunStats callbacks (throttled to 10 Hz)."""
+class _ProgressView(ProgressBar):
+    """The index bar, fed by the pipeline's RunStats callbacks (throttled to 10 Hz)."""
 
-    def __init__(self, console: Console):
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]indexing[/]"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} files"),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not console.is_terminal,
-            transient=False,
-        )
-        self.task = self.progress.add_task("index", total=0, detail="")
+    def __init__(self):
+        super().__init__("indexing", "files")
         self._last = 0.0
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
 
     def __call__(self, stats: RunStats) -> None:
         now = time.monotonic()
@@ -121,7 +101,7 @@ class _ProgressView:
             f"embedded {stats.embedded} · reused {stats.reused} · unchanged {stats.unchanged} · "
             f"failed {stats.failed} · {stats.images_per_second:.1f} img/s"
         )
-        self.progress.update(self.task, total=stats.found, completed=stats.done, detail=detail)
+        self.update(stats.done, detail, total=stats.found)
 
 
 def _print_summary(stats: RunStats, status: str, library: Path) -> None:
@@ -166,7 +146,7 @@ def index(
     encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
     if notice:
         err.print(f"[yellow]note:[/] {notice}", highlight=False)
-    with _ProgressView(err) as view:
+    with _ProgressView() as view:
         result = IndexRun(lib, encoder, settings, progress=view, retry_failed=retry_failed).run(paths)
     _print_summary(result.stats, result.status, lib.path)
     if strict and result.stats.failed:
@@ -190,7 +170,7 @@ def reindex(
 
     lib = Library.open(_library_path(library))
     encoder = load_encoder(model, _options(device, threads, cache_dir, allow_download))
-    with _ProgressView(err) as view:
+    with _ProgressView() as view:
         result = reembed(lib, encoder, progress=view)
     _print_summary(result.stats, result.status, lib.path)
 

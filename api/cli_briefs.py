@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli_common import DeviceOpt, LibraryOpt, ThreadsOpt, encoder_options, err, handles_errors, library_path, out
+from api.cli_common import DeviceOpt, LibraryOpt, ProgressBar, ThreadsOpt, encoder_options, err, handles_errors, library_path, out
 from api.wiring import encoder_for_search, open_for_search
 from generation.align import ALIGNERS, AlignSettings, load_aligner
 from generation.align.threshold import ReuseThreshold, load_threshold_file
@@ -44,27 +43,16 @@ def check(briefs: Path = typer.Argument(..., help="A brief or batch: .yaml, .yml
         raise ConfigError(f"{len(batch.errors)} problems in {batch.source}.", hint="Fix the fields named above.")
 
 
-class _BriefProgressView:
+class _BriefProgressView(ProgressBar):
     """One bar over the batch; its text says which brief and which step is running."""
 
     def __init__(self, total: int):
-        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]briefs[/]"), BarColumn(),
-                                 TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[detail]}"),
-                                 TimeElapsedColumn(), console=err, disable=not err.is_terminal)
-        self.task = self.progress.add_task("briefs", total=total, detail="")
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
+        super().__init__("briefs", total=total)
 
     def __call__(self, event: BriefProgress) -> None:
         finished = event.stage in ("done", "skipped")
         step = "finished earlier, kept" if event.stage == "skipped" else event.stage
-        self.progress.update(self.task, completed=event.index if finished else event.index - 1,
-                             detail=f"{event.brief_id}: {step}")
+        self.update(event.index if finished else event.index - 1, f"{event.brief_id}: {step}")
 
 
 def _print_table(result: BatchResult) -> None:

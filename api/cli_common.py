@@ -57,3 +57,29 @@ def handles_errors(command: Callable) -> Callable:
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+class ProgressBar:
+    """The one progress bar of the command line (on stderr, off when it is not a terminal):
+    ``label``, a bar, ``done/total unit``, a free-text detail and the elapsed time. Commands wrap
+    it in a callback that turns their own progress events into :meth:`update` calls."""
+
+    def __init__(self, label: str, unit: str = "", total: int = 0):
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn(f"[bold]{label}[/]"), BarColumn(),
+                                 TextColumn("{task.completed}/{task.total}" + (f" {unit}" if unit else "")),
+                                 TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                                 console=err, disable=not err.is_terminal)
+        self.task = self.progress.add_task(label, total=total, detail="")
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, completed: int, detail: str, total: int | None = None) -> None:
+        self.progress.update(self.task, completed=completed, detail=detail,
+                             **({} if total is None else {"total": total}))
