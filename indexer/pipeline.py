@@ -1,4 +1,5 @@
-"""An index run: scan -> read + hash -> decode -> encode in batches -> commit -> FAISS snapshot.
+"""An index run: scan -> read + hash -> decode -> encode in batches -> commit -> FAISS snapshot
+-> content passes (OCR, embedded metadata, ...: :mod:`indexer.passes`).
 
 Reading, hashing, decoding, thumbnailing and preprocessing run in a small thread pool (Pillow,
 libjpeg and torch release the GIL); the calling thread encodes batches and writes the catalog, so
@@ -20,7 +21,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import torch
 
@@ -30,6 +31,7 @@ from indexer.decode import DecodedImage, decode_image
 from indexer.encoders.base import Encoder
 from indexer.errors import ConfigError, DecodeError
 from indexer.library import Library
+from indexer.passes import ContentPass, PassProgress, PassStats, run_passes
 from indexer.scan import ScannedFile, ScanProblem, looks_like_image_name, sniff_format, walk
 from indexer.settings import IndexSettings
 
@@ -71,6 +73,7 @@ class RunResult:
     status: str  # "completed" | "interrupted"
     stats: RunStats
     model_id: str
+    passes: tuple[PassStats, ...] = ()  # what each content pass did after the embedding
 
 
 Progress = Callable[[RunStats], None]
@@ -190,6 +193,8 @@ class IndexRun:
         settings: IndexSettings | None = None,
         progress: Progress | None = None,
         retry_failed: bool = False,
+        passes: Sequence[ContentPass] = (),
+        pass_progress: PassProgress | None = None,
     ):
         self.library = library
         self.catalog = library.catalog
@@ -197,6 +202,9 @@ class IndexRun:
         self.settings = settings or IndexSettings()
         self.progress = progress or (lambda stats: None)
         self.retry_failed = retry_failed
+        self.passes = passes
+        self.pass_progress = pass_progress
+        self.pass_stats: list[PassStats] = []
         self.stats = RunStats()
         self.batch = Batch()
         self.pending: list[_Prepared] = []
@@ -219,17 +227,21 @@ class IndexRun:
                     for root in resolved:
                         self._index_root(root, pool, worker, known_hashes)
                 self._write_index_snapshot()
+                # After the vectors are committed and searchable: the slower readers fill in.
+                self.pass_stats = run_passes(self.library, self.passes, workers=self.settings.decode_workers,
+                                             progress=self.pass_progress)
                 status = "completed"
             finally:
                 self.stats.seconds = time.monotonic() - self.stats.started
                 try:
-                    self.catalog.finish_run(run_id, status, self.stats.as_dict())
+                    self.catalog.finish_run(run_id, status, self.stats.as_dict() | {
+                        "passes": {p.name: p.as_dict() for p in self.pass_stats}})
                 except Exception:
                     # A run that already failed (a full disk fails this write too) reports its
                     # own error; the run then reads as interrupted once this process is gone.
                     if status == "completed":
                         raise
-        return RunResult(run_id, status, self.stats, self.encoder.model_id)
+        return RunResult(run_id, status, self.stats, self.encoder.model_id, tuple(self.pass_stats))
 
     def _changed_files(self, root: str, known: dict[str, KnownFile], seen: set[str]) -> Iterator[FileWrite]:
         for item in walk(Path(root), allowed=self.catalog.roots()):

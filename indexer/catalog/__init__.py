@@ -11,6 +11,9 @@ Layout (see ``MIGRATIONS``):
 * ``runs``: one row per index run, for ``scout status``.
 * ``provenance``: how a generated content was made (prompt, seed, model, brief...), by hash.
 * ``review_items`` / ``review_renders`` / ``review_ratings`` / ``manual_hours``: the review panel.
+* ``ocr``, ``media_meta``, ``perceptual``: what content passes (indexer.passes) found in each
+  content, one row per content and pass, stamped with the version that produced it.
+* ``asset_words``: the FTS5 keyword index, one document per asset.
 * ``meta``: key/value settings, the model id above all.
 
 The package splits the one :class:`Catalog` by table family (``store``: the file, meta, roots,
@@ -23,6 +26,7 @@ writer never leaves the catalog unreadable.
 from __future__ import annotations
 
 from indexer.catalog.assets import AssetTables
+from indexer.catalog.passes import PassTables
 from indexer.catalog.provenance import ProvenanceTables
 from indexer.catalog.reviews import ReviewTables
 from indexer.catalog.rows import (
@@ -39,7 +43,7 @@ from indexer.catalog.schema import APPLICATION_ID, MIGRATIONS
 from indexer.catalog.store import CatalogStore
 
 
-class Catalog(AssetTables, ProvenanceTables, ReviewTables, CatalogStore):
+class Catalog(AssetTables, PassTables, ProvenanceTables, ReviewTables, CatalogStore):
     """All SQL in Scout lives in this package: one class, its tables grouped by family."""
 
 

@@ -109,4 +109,51 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db["manual_hours"].create({"destination": str, "hours": float, "entered_at": float}, pk="destination")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+# From migration 5 on, tables are plain DDL with a ``{schema}`` placeholder: a catalog from an older
+# Scout that sits on read-only media (opened immutable, so it cannot be migrated) gets the same
+# tables, empty, in the connection's ``temp`` schema, and every query reads it like a new one.
+DDL_5 = [
+    # Text found in each content by OCR: the joined text (for the keyword index and the detail
+    # view) and the lines with their boxes in original pixel coordinates, as JSON. A content
+    # with no text gets a row with text '' so it is not read again; ``engine`` names the OCR
+    # engine and its settings, and a change of engine re-reads everything.
+    "CREATE TABLE {schema}ocr (hash TEXT PRIMARY KEY, engine TEXT NOT NULL, text TEXT NOT NULL, "
+    "lines TEXT NOT NULL, error TEXT, seconds REAL, at REAL)",
+    # The keyword index: one document per asset (rowid = asset id), one column per field, so a
+    # hit can say where it matched. Maintained by the catalog whenever an asset or one of the
+    # tables feeding it changes (indexer/catalog/words.py).
+    "CREATE VIRTUAL TABLE {schema}asset_words USING fts5(name, folder, keywords, ocr, tags, "
+    "tokenize = 'unicode61 remove_diacritics 2')",
+]
+DDL_6 = [
+    # Metadata embedded in the file (EXIF, IPTC, XMP), by content: the fields Scout filters and
+    # searches on as columns, everything read as JSON in ``fields``. ``rights`` is NULL, or
+    # 'expired' / 'restricted' when the usage terms or licence dates say so.
+    "CREATE TABLE {schema}media_meta (hash TEXT PRIMARY KEY, reader TEXT NOT NULL, captured_at REAL, "
+    "camera TEXT, lens TEXT, has_gps INTEGER NOT NULL DEFAULT 0, latitude REAL, longitude REAL, "
+    "title TEXT, description TEXT, keywords TEXT, creator TEXT, copyright TEXT, usage_terms TEXT, "
+    "rating INTEGER, rights TEXT, fields TEXT, error TEXT, at REAL)",
+    "CREATE INDEX {schema}media_meta_captured ON media_meta (captured_at)",
+    # Perceptual hashes of each content, to confirm near-duplicates found by embedding distance.
+    "CREATE TABLE {schema}perceptual (hash TEXT PRIMARY KEY, method TEXT NOT NULL, value TEXT NOT NULL, "
+    "error TEXT, at REAL)",
+]
+
+
+def _ddl_migration(statements: list[str]) -> Callable[[sqlite_utils.Database], None]:
+    def migrate(db: sqlite_utils.Database) -> None:
+        for statement in statements:
+            db.execute(statement.format(schema=""))
+    migrate.statements = statements  # type: ignore[attr-defined]
+    return migrate
+
+
+def temp_tables(version: int) -> list[str]:
+    """DDL creating, in the ``temp`` schema, the tables of every DDL migration after ``version``."""
+    return [statement.format(schema="temp.") for migration in MIGRATIONS[version:]
+            for statement in getattr(migration, "statements", [])]
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1, _migration_2, _migration_3, _migration_4, _ddl_migration(DDL_5), _ddl_migration(DDL_6),
+]

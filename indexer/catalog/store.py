@@ -13,7 +13,7 @@ from typing import Iterable
 
 import sqlite_utils
 
-from indexer.catalog.schema import SCOUT_TABLES, APPLICATION_ID, MIGRATIONS
+from indexer.catalog.schema import APPLICATION_ID, MIGRATIONS, SCOUT_TABLES, temp_tables
 from indexer.errors import DiskFull, LibraryNotFound, LibraryReadOnly
 
 
@@ -52,6 +52,9 @@ class CatalogStore:
             if immutable and version < 3:  # an old catalog on read-only media: it holds no generated images
                 conn.execute("CREATE TEMP TABLE provenance (hash TEXT PRIMARY KEY, brief_id TEXT, generator TEXT, "
                              "model TEXT, created_at REAL, data TEXT)")
+            if immutable:  # ... and none of the tables added since: they read as empty
+                for statement in temp_tables(version):
+                    conn.execute(statement)
         else:
             conn = sqlite3.connect(str(self.path), check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
