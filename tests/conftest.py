@@ -84,9 +84,9 @@ def offline_encoder(tmp_path_factory):
     return load_encoder("offline", EncoderOptions(device="cpu"))
 
 
-def index_folder(library_dir: Path, folders: list[Path], encoder, **settings):
+def index_folder(library_dir: Path, folders: list[Path], encoder, passes=(), **settings):
     library = Library.create_or_open(library_dir)
-    result = IndexRun(library, encoder, IndexSettings(**settings)).run(folders)
+    result = IndexRun(library, encoder, IndexSettings(**settings), passes=passes).run(folders)
     return library, result
 
 
