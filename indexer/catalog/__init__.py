@@ -26,7 +26,9 @@ writer never leaves the catalog unreadable.
 from __future__ import annotations
 
 from indexer.catalog.assets import AssetTables
+from indexer.catalog.media import MediaTables
 from indexer.catalog.passes import PassTables
+from indexer.catalog.perceptual import PerceptualTables
 from indexer.catalog.provenance import ProvenanceTables
 from indexer.catalog.reviews import ReviewTables
 from indexer.catalog.rows import (
@@ -41,10 +43,17 @@ from indexer.catalog.rows import (
 )
 from indexer.catalog.schema import APPLICATION_ID, MIGRATIONS
 from indexer.catalog.store import CatalogStore
+from indexer.catalog.words import WordTables
 
 
-class Catalog(AssetTables, PassTables, ProvenanceTables, ReviewTables, CatalogStore):
+class Catalog(AssetTables, MediaTables, PerceptualTables, PassTables, ProvenanceTables, ReviewTables, WordTables,
+              CatalogStore):
     """All SQL in Scout lives in this package: one class, its tables grouped by family."""
+
+    def __init__(self, path, *, readonly: bool = False):
+        super().__init__(path, readonly=readonly)
+        if not readonly:  # keyword documents from an older Scout (or none yet): rebuilt once
+            self.ensure_words()
 
 
 __all__ = ["APPLICATION_ID", "GENERATED_CLAUSE", "MIGRATIONS", "AssetRow", "Batch", "Catalog", "ContentWrite",

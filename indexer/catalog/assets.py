@@ -84,6 +84,9 @@ class AssetTables:
                 [(f.path, f.root, f.size, f.mtime_ns, now) for f in batch.ignored],
             )
             # A path lives in exactly one of assets / failures / ignored.
+            leaving = [x.file.path for x in batch.failures] + [f.path for f in batch.ignored]
+            self._drop_words([i for p in leaving
+                              for (i,) in self.db.execute("SELECT id FROM assets WHERE path = ?", [p])])
             for table, files in (
                 ("failures", [f.path for f, _ in batch.assets] + [f.path for f in batch.ignored]),
                 ("ignored", [f.path for f, _ in batch.assets] + [x.file.path for x in batch.failures]),
@@ -92,6 +95,7 @@ class AssetTables:
                 self.db.conn.executemany(
                     f"DELETE FROM {table} WHERE path = ?", [(p,) for p in files]
                 )
+            self._words_for_paths([f.path for f, _ in batch.assets])
         return gen
 
     def _bump_generation(self) -> int:
@@ -115,6 +119,7 @@ class AssetTables:
             if ids:
                 gen = self._bump_generation()
                 self.db.conn.executemany("DELETE FROM assets WHERE id = ?", ids)
+                self._drop_words([i for (i,) in ids])
                 self.db.conn.executemany("INSERT OR REPLACE INTO tombstones (id, gen) VALUES (?, ?)",
                                          [(i, gen) for (i,) in ids])
         return len(ids)
