@@ -10,6 +10,7 @@ start-up" has the figures.
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from api.errors import EXIT_STRICT_FAILURES
 from indexer.settings import IndexSettings
 
 if TYPE_CHECKING:
+    from indexer.passes import PassStats
     from indexer.pipeline import RunStats
 
 # name -> (module, attribute: a Typer app or a command function, one-line help for `scout --help`)
@@ -103,6 +105,22 @@ class _ProgressView(ProgressBar):
         )
         self.update(stats.done, detail, total=stats.found)
 
+    def content_pass(self, stats: PassStats) -> None:
+        """After the embedding: the content passes (OCR...) on the same bar."""
+        rate = stats.done / stats.seconds if stats.seconds else 0.0
+        self.update(stats.done, f"{stats.name}: read {stats.done} · failed {stats.failed} · {rate:.1f} img/s",
+                    total=stats.total)
+
+
+# SCOUT_OCR=off: libraries that never chose (--ocr / --no-ocr) are indexed without OCR
+OCR_DEFAULT_ENV = "SCOUT_OCR"
+OcrOpt = typer.Option(None, "--ocr/--no-ocr", help="Read the text in images (stored in the library: later runs "
+                      f"follow it). Default on, or ${OCR_DEFAULT_ENV} (on/off) for libraries that never chose.")
+
+
+def _ocr_default() -> bool:
+    return os.environ.get(OCR_DEFAULT_ENV, "on").strip().lower() not in ("off", "0", "false", "no")
+
 
 def _print_summary(stats: RunStats, status: str, library: Path) -> None:
     verb = "Indexed" if status == "completed" else "Interrupted after"
@@ -115,6 +133,13 @@ def _print_summary(stats: RunStats, status: str, library: Path) -> None:
     )
     if stats.failed:
         err.print(f"[yellow]{stats.failed} files could not be indexed; `scout errors` says why.[/]")
+
+
+def _print_passes(passes: tuple[PassStats, ...]) -> None:
+    for p in passes:
+        if p.total:
+            err.print(f"{p.name}: {p.done} read in {p.seconds:.1f}s, {p.failed} failed, {p.skipped} skipped "
+                      "(changed since indexed).", highlight=False)
 
 
 @app.command()
@@ -133,10 +158,12 @@ def index(
     strict: bool = typer.Option(False, "--strict", help=f"Exit {EXIT_STRICT_FAILURES} if any file failed."),
     cache_dir: Optional[Path] = CacheOpt,
     allow_download: bool = DownloadOpt,
+    ocr: Optional[bool] = OcrOpt,
 ) -> None:
     """Index folders into a library: new and changed files are embedded, the rest is skipped."""
     from api.wiring import encoder_for_index
     from indexer.library import Library
+    from indexer.ocr.content_pass import ocr_passes
     from indexer.pipeline import IndexRun, resolve_roots
 
     settings = IndexSettings(batch_size=batch_size, decode_workers=workers,
@@ -146,9 +173,12 @@ def index(
     encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
     if notice:
         err.print(f"[yellow]note:[/] {notice}", highlight=False)
+    passes = ocr_passes(lib, settings, choice=ocr, default=_ocr_default())
     with _ProgressView() as view:
-        result = IndexRun(lib, encoder, settings, progress=view, retry_failed=retry_failed).run(paths)
+        result = IndexRun(lib, encoder, settings, progress=view, retry_failed=retry_failed, passes=passes,
+                          pass_progress=view.content_pass).run(paths)
     _print_summary(result.stats, result.status, lib.path)
+    _print_passes(result.passes)
     if strict and result.stats.failed:
         raise typer.Exit(EXIT_STRICT_FAILURES)
 
@@ -162,17 +192,22 @@ def reindex(
     threads: Optional[int] = ThreadsOpt,
     cache_dir: Optional[Path] = CacheOpt,
     allow_download: bool = DownloadOpt,
+    ocr: Optional[bool] = OcrOpt,
 ) -> None:
     """Re-embed every asset of a library with another model (roots and files stay)."""
     from indexer.encoders import load_encoder
     from indexer.library import Library
+    from indexer.ocr.content_pass import ocr_passes
     from indexer.pipeline import reembed
 
     lib = Library.open(_library_path(library))
     encoder = load_encoder(model, _options(device, threads, cache_dir, allow_download))
+    settings = IndexSettings()
+    passes = ocr_passes(lib, settings, choice=ocr, default=_ocr_default())
     with _ProgressView() as view:
-        result = reembed(lib, encoder, progress=view)
+        result = reembed(lib, encoder, settings, progress=view, passes=passes, pass_progress=view.content_pass)
     _print_summary(result.stats, result.status, lib.path)
+    _print_passes(result.passes)
 
 
 def _hit_json(hit) -> dict:
@@ -324,12 +359,15 @@ def status(
         when = datetime.fromtimestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
         run_line = f"{when}, {run['status']}, {run['stats'].get('embedded', 0)} embedded, {run['stats'].get('failed', 0)} failed"
     fresh = "up to date" if status_.index_fresh else "catching up from catalog"
+    ocr = info["ocr"]
+    ocr_line = (f"{'on' if ocr['enabled'] else 'off'}, {ocr['with_text']} of {ocr['read']} read contents have text"
+                + (f", {ocr['failed']} failed" if ocr["failed"] else ""))
     for label, value in (
         ("library", info["library"]), ("roots", ", ".join(info["roots"]) or "none"),
         ("assets", info["assets"]), ("failed", info["failed"]), ("model", info["model"]),
         ("index", f"{info['index_type']}, {fresh}"),
         ("formats", ", ".join(f"{k} {v}" for k, v in info["formats"].items()) or "none"),
-        ("last run", run_line),
+        ("last run", run_line), ("ocr", ocr_line),
     ):
         out.print(f"[bold]{label:>8}[/]  {value}", highlight=False)
 

@@ -343,10 +343,12 @@ class IndexRun:
 
 
 def reembed(library: Library, encoder: Encoder, settings: IndexSettings | None = None,
-            progress: Progress | None = None) -> RunResult:
-    """Switch a library to another model: forget every vector, then index all roots again."""
+            progress: Progress | None = None, passes: Sequence[ContentPass] = (),
+            pass_progress: PassProgress | None = None) -> RunResult:
+    """Switch a library to another model: forget every vector, then index all roots again (the
+    content passes' rows stay: they do not depend on the model)."""
     roots = [Path(r) for r in library.catalog.roots()]
     with library.writer_lock():
         library.catalog.clear_vectors()
         library.catalog.set_meta(model=encoder.model_id, dim=str(encoder.dim))
-    return IndexRun(library, encoder, settings, progress).run(roots)
+    return IndexRun(library, encoder, settings, progress, passes=passes, pass_progress=pass_progress).run(roots)

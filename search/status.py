@@ -22,6 +22,7 @@ class LibraryStatus:
     formats: dict[str, int]
     folders: list[str]
     last_run: dict | None  # a killed run is reported as "interrupted", not "running"
+    ocr: dict  # {"enabled": the library's switch (on unless --no-ocr), "read", "with_text", "failed"} contents
 
     @property
     def index_fresh(self) -> bool:
@@ -47,4 +48,5 @@ def library_status(library: Library) -> LibraryStatus:
         formats=catalog.formats(),
         folders=catalog.folders(),
         last_run=library.last_run(),
+        ocr={"enabled": catalog.ocr_enabled()} | asdict(catalog.ocr_counts()),
     )

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from indexer.catalog.assets import AssetTables
 from indexer.catalog.media import MediaTables
+from indexer.catalog.ocr import OcrTables
 from indexer.catalog.passes import PassTables
 from indexer.catalog.perceptual import PerceptualTables
 from indexer.catalog.provenance import ProvenanceTables
@@ -46,8 +47,8 @@ from indexer.catalog.store import CatalogStore
 from indexer.catalog.words import WordTables
 
 
-class Catalog(AssetTables, MediaTables, PerceptualTables, PassTables, ProvenanceTables, ReviewTables, WordTables,
-              CatalogStore):
+class Catalog(AssetTables, MediaTables, OcrTables, PerceptualTables, PassTables, ProvenanceTables, ReviewTables,
+              WordTables, CatalogStore):
     """All SQL in Scout lives in this package: one class, its tables grouped by family."""
 
     def __init__(self, path, *, readonly: bool = False):

@@ -13,8 +13,9 @@ process as it found it:
   :class:`~indexer.ocr.OcrOptions` through its config file (its keyword arguments cannot reach
   the classifier's and recogniser's thread settings).
 
-One engine serves several threads: each calling thread gets its own RapidOCR instance (its
-detector keeps per-call state on itself, so one instance must not be shared), created on first use.
+One engine serves several threads: a call borrows an idle RapidOCR instance, or builds one when all
+are busy (its detector keeps per-call state on itself, so one instance must never serve two calls
+at once); the index run's two workers thus end up with two, the first built at load.
 """
 
 from __future__ import annotations
@@ -64,18 +65,20 @@ class RapidOcrEngine:
         models = _config(options)
         names = "+".join(Path(models[s]["model_path"]).stem.removesuffix("_infer") for s in ("Det", "Rec"))
         self.id = f"rapidocr-{version('rapidocr-onnxruntime')}/{names}/min{options.min_score:g}"
-        self._local = threading.local()
-        self._engine()  # load now: a broken install fails here, not in every worker
-
-    def _engine(self) -> RapidOCR:
-        engine = getattr(self._local, "engine", None)
-        if engine is None:
-            engine = self._local.engine = _build(self.options)
-        return engine
+        self._lock = threading.Lock()
+        self._idle = [_build(options)]  # load now: a broken install fails here, not in every worker
 
     def recognise(self, image: Image.Image) -> OcrResult:
         pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))[:, :, ::-1]  # BGR
-        found, _ = self._engine()(np.ascontiguousarray(pixels))
+        with self._lock:
+            engine = self._idle.pop() if self._idle else None
+        if engine is None:
+            engine = _build(self.options)
+        try:
+            found, _ = engine(np.ascontiguousarray(pixels))
+        finally:
+            with self._lock:
+                self._idle.append(engine)
         lines = [
             OcrLine(str(text).strip(), [[round(float(x), 1), round(float(y), 1)] for x, y in box], round(float(score), 4))
             for box, text, score in (found or [])
