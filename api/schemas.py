@@ -70,6 +70,19 @@ class SearchOut(BaseModel):
         )
 
 
+class OcrLineOut(BaseModel):
+    text: str
+    box: list[list[float]] = Field(description="Four [x, y] corners, clockwise from top-left, in the original's pixels.")
+    score: float = Field(description="The recogniser's confidence, 0-1.")
+
+
+class OcrOut(BaseModel):
+    text: str = Field(description="The lines found, in reading order, joined by newlines ('' when none).")
+    lines: list[OcrLineOut]
+    engine: str = Field(description="The OCR engine and settings that read it.")
+    error: Optional[str] = Field(None, description="Why the image could not be read (then no text).")
+
+
 class AssetDetailOut(AssetOut):
     root: str
     mtime_ns: int
@@ -77,6 +90,8 @@ class AssetDetailOut(AssetOut):
     indexed_at: float
     provenance: Optional[dict] = Field(None, description="How a generated image was made (prompt, negative "
                                        "prompt, seed, steps, guidance, size, model, generator, brief id, time).")
+    ocr: Optional[OcrOut] = Field(None, description="Text found in the image, with boxes; null when it has not been "
+                                  "read (OCR off for this library, or not yet).")
 
 
 class ExampleOut(BaseModel):
