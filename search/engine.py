@@ -40,7 +40,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
@@ -52,6 +52,9 @@ from indexer.decode import decode_image
 from indexer.encoders.base import Encoder, normalize
 from indexer.errors import AssetNotFound, DecodeError, QueryError, TooLarge, UnsupportedImage
 from indexer.library import Library
+from search.fusion import Candidate, fuse
+from search.keyword import FIELD_WEIGHTS, MARK_CLOSE, MARK_OPEN, FieldMatch, KeywordQuery, embedding_text, \
+    field_matches, keyword_query
 from search.query import Example, Query
 
 DEFAULT_MIN_RELEVANCE = 3.0
@@ -63,6 +66,10 @@ MAX_EXAMPLE_BYTES = 64 * 1024 * 1024
 DECODE_SLOTS = 2
 # When nothing clears the cutoff, this many of the best candidates are shown, marked weak.
 WEAK_MATCHES = 5
+# Hybrid search fuses this many of each ranking per hit asked for (at least FUSION_DEPTH_MIN).
+FUSION_DEPTH_FACTOR = 2
+FUSION_DEPTH_MIN = 100
+FUSION = "rrf"  # chosen on benchmarks/hybrid.py (BENCHMARKS.md "Hybrid search")
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ class Hit:
     score: float  # cosine similarity of the combined query vector, in [-1, 1]
     relevance: float  # robust standard deviations above this query's median over the library
     weak: bool = False  # below the cutoff: shown only because nothing cleared it
+    keywords: tuple[FieldMatch, ...] = ()  # where the query's words matched, when they did
+    fused: float | None = None  # the hybrid ranking's score (search.fusion); None in other modes
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class SearchResult:
     embed_ms: float
     search_ms: float
     library_size: int  # vectors searched, as of this search
+    mode: str = "vector"  # the mode that ran: hybrid or keyword fall back to vector without words
 
     @property
     def weak_matches(self) -> bool:
@@ -221,7 +231,7 @@ class Searcher:
 
     def query_vector(self, query: Query) -> np.ndarray:
         total = np.zeros(self.encoder.dim, dtype=np.float32)
-        texts = self.embed_texts([part.text for part in query.parts])
+        texts = self.embed_texts([embedding_text(part.text) for part in query.parts])
         for part, vector in zip(query.parts, texts):
             total += part.weight * vector
         for example in query.examples:
@@ -240,11 +250,11 @@ class Searcher:
         q = self.query_vector(query)
         embedded = time.perf_counter()
         with self._lock:
-            hits, has_more, cutoff = self._lookup(q, query)
+            hits, has_more, cutoff, mode = self._lookup(q, query)
             size = self.size
         finished = time.perf_counter()
         return SearchResult(hits, has_more, cutoff, (embedded - started) * 1e3,
-                            (finished - embedded) * 1e3, size)
+                            (finished - embedded) * 1e3, size, mode)
 
     def _calibration(self, q: np.ndarray) -> tuple[float, float]:
         """Robust centre and spread of this query's scores over the library's reference sample."""
@@ -262,31 +272,112 @@ class Searcher:
             centre, spread = self._calibration(q)
         return (np.asarray(vectors, dtype=np.float32).reshape(-1, len(q)) @ q - centre) / spread
 
-    def _lookup(self, q: np.ndarray, query: Query) -> tuple[list[Hit], bool, float | None]:
+    def _lookup(self, q: np.ndarray, query: Query) -> tuple[list[Hit], bool, float | None, str]:
+        words = keyword_query(query.parts)
+        mode = query.mode if not words.empty else "vector"
+        if query.mode == "keyword" and words.empty:
+            raise QueryError("A keyword search needs words to look for.",
+                             hint="Give words (or a \"quoted phrase\"), or use --mode hybrid / vector.")
         if self.size == 0:
-            return [], False, None
+            return [], False, None, mode
         centre, spread = self._calibration(q)
-        cutoff = default_cutoff(query)
+        cutoff = None if mode == "keyword" else default_cutoff(query)
 
         def passes(score: float) -> bool:
             return (query.min_score is None or score >= query.min_score) and (
                 cutoff is None or (score - centre) / spread >= cutoff)
 
+        allowed = self._allowed(query, words)
         need = query.offset + query.limit + 1  # one extra tells whether there is a next page
-        hits = self._ranked(q, query, passes, need, centre, spread)
+        if mode == "keyword":
+            hits = self._keyword_hits(q, query, words, need, centre, spread)
+        elif mode == "hybrid":
+            hits = self._hybrid_hits(q, query, words, allowed, passes, need, centre, spread)
+        else:
+            hits = self._ranked(q, allowed, passes, need, centre, spread)
         if not hits and cutoff is not None:
             floor = (lambda score: True) if query.min_score is None else (lambda score: score >= query.min_score)
-            closest = self._ranked(q, query, floor, WEAK_MATCHES, centre, spread)
+            closest = self._ranked(q, allowed, floor, WEAK_MATCHES, centre, spread)
             hits = [Hit(h.asset, h.score, h.relevance, weak=True) for h in closest]
-        return self._page(hits, query, cutoff)
+        page, has_more = self._page(hits, query)
+        if mode != "vector":
+            page = self._explained(page, words)
+        return page, has_more, cutoff, mode
 
-    def _ranked(self, q: np.ndarray, query: Query, passes, need: int, centre: float, spread: float) -> list[Hit]:
-        """Up to ``need`` best hits that pass ``passes`` and the query's filters, best first."""
-        total = self.size
+    def _allowed(self, query: Query, words: KeywordQuery) -> np.ndarray | None:
+        """Ids passing the filters and holding every quoted phrase; None when nothing restricts."""
         allowed = None
         if query.filters.active:
             where, params = query.filters.sql()
             allowed = self.catalog.matching_ids(where, params)
+        if required := words.requirement():
+            holding = self.catalog.keyword_ids(required)
+            allowed = holding if allowed is None else np.intersect1d(allowed, holding)
+        return allowed
+
+    def _keyword_ranking(self, query: Query, words: KeywordQuery, depth: int) -> list[tuple[int, float]]:
+        """(asset id, bm25) of the keyword hits passing the filters and phrases, best first."""
+        expression = words.match()
+        if required := words.requirement():
+            expression = f"({expression}) AND {required}"
+        where, params = query.filters.sql()
+        return self.catalog.keyword_ranking(expression, FIELD_WEIGHTS, depth, where, params)
+
+    def _meaning_of(self, q: np.ndarray, ids: list[int]) -> dict[int, float]:
+        return {asset_id: score for score, asset_id in self._score_exactly(q, np.asarray(ids, dtype=np.int64))}
+
+    def _keyword_hits(self, q, query: Query, words: KeywordQuery, need: int, centre: float,
+                      spread: float) -> list[Hit]:
+        """Keyword mode: bm25 order; the meaning score is reported, never used."""
+        ranking = self._keyword_ranking(query, words, need)
+        scores = self._meaning_of(q, [i for i, _ in ranking])
+        rows = self.catalog.assets_by_ids(i for i, _ in ranking)
+        return [Hit(rows[i], scores.get(i, 0.0), (scores.get(i, 0.0) - centre) / spread)
+                for i, _ in ranking if i in rows]
+
+    def _hybrid_hits(self, q, query: Query, words: KeywordQuery, allowed, passes, need: int, centre: float,
+                     spread: float) -> list[Hit]:
+        """Meaning hits that clear the cutoff and every keyword hit, in fused order.
+
+        Both rankings are read ``depth`` deep; a keyword hit's meaning rank counts only when it
+        is within the meaning ranking read, its meaning score always.
+        """
+        depth = max(need * FUSION_DEPTH_FACTOR, FUSION_DEPTH_MIN)
+        meaning = self._ranked(q, allowed, lambda score: True, depth, centre, spread)
+        ranking = self._keyword_ranking(query, words, depth)
+        vector_rank = {h.asset.id: rank for rank, h in enumerate(meaning, 1)}
+        keyword_rank = {asset_id: (rank, bm25) for rank, (asset_id, bm25) in enumerate(ranking, 1)}
+        rows = {h.asset.id: h.asset for h in meaning}
+        scores = {h.asset.id: h.score for h in meaning}
+        outside = [i for i in keyword_rank if i not in rows]
+        scores |= self._meaning_of(q, outside)
+        rows |= self.catalog.assets_by_ids(outside)
+
+        def admitted(i: int) -> bool:
+            """A keyword hit needs no meaning cutoff (its words matched), only --min-score."""
+            if i not in rows or i not in scores:
+                return False
+            if i in keyword_rank:
+                return query.min_score is None or scores[i] >= query.min_score
+            return passes(scores[i])
+
+        candidates = [Candidate(i, (scores[i] - centre) / spread, vector_rank.get(i), *keyword_rank.get(i, (None, 0.0)))
+                      for i in dict.fromkeys([*vector_rank, *keyword_rank]) if admitted(i)]
+        return [Hit(rows[c.asset_id], scores[c.asset_id], c.relevance, fused=fused)
+                for fused, c in fuse(candidates, FUSION)[:need]]
+
+    def _explained(self, hits: list[Hit], words: KeywordQuery) -> list[Hit]:
+        """The page's hits with where the query's words matched them."""
+        if not hits or words.empty:
+            return hits
+        found = self.catalog.keyword_highlights([h.asset.id for h in hits], words.match(), (MARK_OPEN, MARK_CLOSE))
+        return [replace(h, keywords=field_matches(*found[h.asset.id])) if h.asset.id in found else h for h in hits]
+
+    def _ranked(self, q: np.ndarray, allowed: np.ndarray | None, passes, need: int, centre: float,
+                spread: float) -> list[Hit]:
+        """Up to ``need`` best hits that pass ``passes`` among ``allowed`` ids (None: all), best first."""
+        total = self.size
+        if allowed is not None:
             if len(allowed) <= EXACT_FILTER_LIMIT:
                 return self._hits(self._score_exactly(q, allowed)[:need], passes, centre, spread)[0]
             allowed = set(allowed.tolist())
@@ -325,6 +416,5 @@ class Searcher:
         return hits, False
 
     @staticmethod
-    def _page(hits: list[Hit], query: Query, cutoff: float | None) -> tuple[list[Hit], bool, float | None]:
-        page = hits[query.offset : query.offset + query.limit]
-        return page, len(hits) > query.offset + query.limit, cutoff
+    def _page(hits: list[Hit], query: Query) -> tuple[list[Hit], bool]:
+        return hits[query.offset : query.offset + query.limit], len(hits) > query.offset + query.limit

@@ -21,6 +21,8 @@ from indexer.catalog import GENERATED_CLAUSE
 from indexer.errors import QueryError
 
 ORIENTATIONS = ("landscape", "portrait", "square")
+# vector: meaning only; keyword: the keyword index only; hybrid: both, fused (search.fusion).
+MODES = ("vector", "keyword", "hybrid")
 SOURCES = {"any": None, "library": False, "generated": True}
 _WEIGHT = re.compile(r"^(?P<text>.*?):(?P<weight>[+-]?\d+(?:\.\d+)?)$", re.S)
 
@@ -188,8 +190,13 @@ class Query:
     min_score: float | None = None  # raw cosine floor
     min_relevance: float | None = None  # calibrated floor; None = the engine's default
     include_all: bool = False  # no calibrated cutoff at all
+    # The command line and the HTTP API default to hybrid; library callers (the brief pipeline's
+    # reuse decisions) keep pure meaning unless they ask.
+    mode: str = "vector"
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise QueryError(f"Unknown search mode {self.mode!r}.", hint=f"Use one of {', '.join(MODES)}.")
         if not self.parts and not self.examples:
             raise QueryError("Nothing to search for.", hint='Give text ("a cat") or --like IMAGE.')
         if not any(p.weight > 0 for p in self.parts) and not self.examples:

@@ -25,6 +25,8 @@ import re
 from pathlib import PurePath
 from typing import Iterable
 
+import numpy as np
+
 # Bump when a document's contents change (tokenisation, fields): every document is rebuilt once.
 WORDS_VERSION = "1"
 WORD_COLUMNS = ("name", "folder", "keywords", "ocr", "tags")
@@ -138,3 +140,37 @@ class WordTables:
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('words_version', ?)",
                             [WORDS_VERSION])
         return True
+
+    # -- the searcher's view ------------------------------------------------------------------
+
+    def keyword_ranking(self, match: str, weights: tuple[float, ...], limit: int,
+                        where: str = "1", params: list | tuple = ()) -> list[tuple[int, float]]:
+        """Up to ``limit`` (asset id, bm25 score; higher is better) for an FTS5 expression built by
+        ``search.keyword``, best first, among assets passing a filter clause over ``a``/``c``."""
+        marks = ", ".join("?" * len(WORD_COLUMNS))
+        return [(int(i), float(s)) for i, s in self.db.execute(
+            f"SELECT w.rowid, -bm25(asset_words, {marks}) AS s FROM asset_words w "
+            f"JOIN assets a ON a.id = w.rowid JOIN contents c ON c.hash = a.hash "
+            f"WHERE asset_words MATCH ? AND {where} ORDER BY s DESC, w.rowid LIMIT ?",
+            [*weights, match, *params, limit])]
+
+    def keyword_ids(self, match: str) -> np.ndarray:
+        """Every asset id whose document satisfies an FTS5 expression built by ``search.keyword``."""
+        rows = self.db.execute("SELECT rowid FROM asset_words WHERE asset_words MATCH ?", [match]).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def keyword_highlights(self, ids: list[int], match: str, marks: tuple[str, str],
+                           snippet_words: int = 12) -> dict[int, tuple[dict[str, str], dict[str, str]]]:
+        """For each of ``ids`` matching ``match``: every field with its matches between ``marks``,
+        and a snippet of up to ``snippet_words`` words around them for each field."""
+        found: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+        columns = ", ".join(f"highlight(asset_words, {n}, ?, ?), snippet(asset_words, {n}, ?, ?, '…', ?)"
+                            for n in range(len(WORD_COLUMNS)))
+        args = [x for _ in WORD_COLUMNS for x in (*marks, *marks, snippet_words)]
+        for start in range(0, len(ids), _STEP):
+            part = [int(i) for i in ids[start : start + _STEP]]
+            for row in self.db.execute(
+                f"SELECT rowid, {columns} FROM asset_words WHERE asset_words MATCH ? "
+                f"AND rowid IN ({','.join('?' * len(part))})", [*args, match, *part]):
+                found[row[0]] = (dict(zip(WORD_COLUMNS, row[1::2])), dict(zip(WORD_COLUMNS, row[2::2])))
+        return found
