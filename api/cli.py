@@ -36,6 +36,9 @@ LAZY_COMMANDS = {
     "brief": ("api.cli_briefs", "app",
               "Run creative briefs: reuse library photos that fit, generate only what is missing."),
     "review": ("api.cli_review", "app", "The review panel: import brief runs and manual work, rate blind, 1-5."),
+    "duplicates": ("api.cli_library", "duplicates",
+                   "Exact and near-duplicate images in clusters, each with a suggested keeper. Deletes nothing."),
+    "export": ("api.cli_library", "export_app", "Export the catalog (csv, json) or write XMP sidecars."),
     "report": ("api.cli_review", "report",
                "The review report: mean rating per arm with 95 % CI, agreement, approval, share, time."),
 }

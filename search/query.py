@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.catalog import GENERATED_CLAUSE
+from indexer.catalog.media import media_clause
 from indexer.errors import QueryError
 
 ORIENTATIONS = ("landscape", "portrait", "square")
@@ -109,6 +110,13 @@ class Filters:
     min_height: int | None = None
     formats: tuple[str, ...] = ()
     generated: bool | None = None  # True: only generated images; False: only the library's own
+    # Embedded metadata (indexer.metadata): capture time in unix seconds, from inclusive, to
+    # exclusive; a part of "make model"; with or without GPS; expired and restricted rights left out.
+    captured_from: float | None = None
+    captured_to: float | None = None
+    camera: str | None = None
+    has_gps: bool | None = None
+    exclude_flagged: bool = False
 
     def __post_init__(self) -> None:
         if self.orientation and self.orientation not in ORIENTATIONS:
@@ -124,7 +132,7 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.folder or self.orientation or self.min_width or self.min_height or self.formats
-                    or self.generated is not None)
+                    or self.generated is not None or self.media_clause()[1])
 
     def sql(self) -> tuple[str, list]:
         """A WHERE clause over assets ``a`` joined to contents ``c``."""
@@ -151,7 +159,13 @@ class Filters:
             params += [normalize_format(f) for f in self.formats]
         if self.generated is not None:
             clauses.append(GENERATED_CLAUSE if self.generated else f"NOT {GENERATED_CLAUSE}")
-        return " AND ".join(clauses), params
+        media, media_params = self.media_clause()
+        clauses.append(media)
+        return " AND ".join(clauses), params + media_params
+
+    def media_clause(self) -> tuple[str, list]:
+        return media_clause(captured_from=self.captured_from, captured_to=self.captured_to, camera=self.camera,
+                            has_gps=self.has_gps, exclude_flagged=self.exclude_flagged)
 
     def check_formats(self) -> None:
         unknown = [f for f in self.formats if normalize_format(f) not in KNOWN_FORMATS]

@@ -1,0 +1,205 @@
+"""Duplicate clusters: the same file at several paths, and near-duplicates (resized, recompressed,
+slightly cropped or colour-graded copies), each cluster with a suggested keeper. Never deletes.
+
+Two signals, because neither suffices alone (measured in BENCHMARKS.md "Duplicates"):
+
+* Embedding similarity finds candidates cheaply: each content's nearest neighbours in the
+  library's vector space. But a burst of one scene, or two shots of one landmark, are just as
+  close as a recompressed copy, and with the offline model a downscaled copy can score below a
+  pair of unrelated photos.
+* The perceptual hash (:mod:`indexer.perceptual`) confirms: copies of one picture sit a few bits
+  apart, different pictures near 32 of 64.
+
+So a pair of contents is a near-duplicate when it is among each other's ``neighbours`` nearest,
+its cosine is at least ``min_similarity``, and its pHash distance at most ``max_hamming``.
+Clusters are the connected groups of such pairs plus the contents held by several paths.
+
+The keeper: the most pixels; then the oldest file (the original is usually older than its
+copies); then the richest embedded metadata; then the first path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import faiss
+import numpy as np
+
+from indexer.catalog import AssetRow
+from indexer.catalog.media import MediaRow
+from indexer.errors import QueryError
+from indexer.library import Library
+from indexer.perceptual import PHASH, hamming
+
+# Chosen on the variants library of tests/search/test_duplicates.py and the sample photos
+# (BENCHMARKS.md "Duplicates"): copies were at most 8 bits apart in pHash, different photos at
+# least 20; the cosine floor only prunes pairs the hash would reject anyway.
+MIN_SIMILARITY = 0.6
+MAX_HAMMING = 12
+NEIGHBOURS = 10
+_BLOCK = 2048
+
+
+@dataclass(frozen=True)
+class DuplicateSettings:
+    min_similarity: float = MIN_SIMILARITY
+    max_hamming: int = MAX_HAMMING
+    neighbours: int = NEIGHBOURS
+    exact_only: bool = False
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.min_similarity <= 1.0:
+            raise QueryError(f"min_similarity must be between -1 and 1, got {self.min_similarity}.")
+        if not 0 <= self.max_hamming <= 32:
+            raise QueryError(f"max_hamming must be between 0 and 32 bits, got {self.max_hamming}.",
+                             hint="Copies sit a few bits apart; 32 is what unrelated pictures differ by.")
+        if not 1 <= self.neighbours <= 100:
+            raise QueryError(f"neighbours must be between 1 and 100, got {self.neighbours}.")
+
+
+@dataclass(frozen=True)
+class Member:
+    asset: AssetRow
+    relation: str  # "keeper", "exact" (same bytes as the keeper) or "near"
+    similarity: float | None  # cosine to the keeper's content; None for the keeper and exact copies
+    hamming: int | None  # pHash bits differing from the keeper's content
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kind: str  # "exact": one content at several paths; "near": several contents
+    keeper: AssetRow
+    reason: str
+    members: tuple[Member, ...]  # the keeper first
+
+    @property
+    def others(self) -> tuple[AssetRow, ...]:
+        return tuple(m.asset for m in self.members if m.relation != "keeper")
+
+
+@dataclass(frozen=True)
+class DuplicateReport:
+    clusters: list[Cluster]
+    contents: int  # embedded contents looked at
+    unhashed: int  # contents without a perceptual hash yet: their near-duplicates cannot be confirmed
+
+
+class _Groups:
+    """Union-find over content positions."""
+
+    def __init__(self, size: int):
+        self.parent = list(range(size))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def near_pairs(vectors: np.ndarray, hashes: list[int | None], settings: DuplicateSettings) -> list[tuple[int, int, float]]:
+    """(i, j, cosine) for content pairs passing both tests, i < j."""
+    if len(vectors) < 2:
+        return []
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    k = min(settings.neighbours + 1, len(vectors))
+    pairs: dict[tuple[int, int], float] = {}
+    for start in range(0, len(vectors), _BLOCK):
+        scores, ids = index.search(vectors[start : start + _BLOCK], k)
+        for row, (row_scores, row_ids) in enumerate(zip(scores, ids)):
+            i = start + row
+            for score, j in zip(row_scores, row_ids):
+                if j < 0 or j == i or score < settings.min_similarity or hashes[i] is None or hashes[j] is None:
+                    continue
+                if hamming(hashes[i], hashes[j]) <= settings.max_hamming:
+                    pairs[(min(i, j), max(i, j))] = float(score)
+    return [(i, j, s) for (i, j), s in sorted(pairs.items())]
+
+
+def _when(mtime_ns: int) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9, timezone.utc).strftime("%Y-%m-%d")
+
+
+def choose_keeper(assets: list[AssetRow], media: dict[str, MediaRow]) -> tuple[AssetRow, str]:
+    """The asset to keep, and why, by the rule in the module docstring."""
+    def richness(asset: AssetRow) -> int:
+        row = media.get(asset.hash)
+        return row.richness if row else 0
+
+    ranked = sorted(assets, key=lambda a: (-a.width * a.height, a.mtime_ns, -richness(a), a.path))
+    best, runner = ranked[0], ranked[1]
+    if best.width * best.height > runner.width * runner.height:
+        return best, f"largest: {best.width}x{best.height} (next {runner.width}x{runner.height})"
+    if best.mtime_ns < runner.mtime_ns:
+        return best, f"same size; oldest file ({_when(best.mtime_ns)}, next {_when(runner.mtime_ns)})"
+    if richness(best) > richness(runner):
+        return best, f"same size and age; richest embedded metadata ({richness(best)} fields, next {richness(runner)})"
+    return best, "identical size, age and metadata; first by path"
+
+
+def find_duplicates(library: Library, settings: DuplicateSettings = DuplicateSettings()) -> DuplicateReport:
+    catalog = library.catalog
+    names: list[str] = []
+    blocks: list[np.ndarray] = []
+    for hashes, matrix in catalog.content_vectors():
+        names += hashes
+        blocks.append(matrix)
+    position = {name: i for i, name in enumerate(names)}
+    groups = _Groups(len(names))
+    phashes = catalog.perceptual_values(PHASH)
+    unhashed = sum(name not in phashes for name in names)
+    if not settings.exact_only and blocks:
+        pairs = near_pairs(np.vstack(blocks), [phashes.get(name) for name in names], settings)
+        for i, j, _ in pairs:
+            groups.join(i, j)
+    shared = {position[h] for h in catalog.shared_contents() if h in position}
+    components: dict[int, list[int]] = {}
+    for i in range(len(names)):
+        components.setdefault(groups.find(i), []).append(i)
+    wanted = [members for members in components.values() if len(members) > 1 or members[0] in shared]
+    holders = catalog.assets_for_hashes(names[i] for members in wanted for i in members)
+    media = catalog.media_for_hashes(holders)
+    vectors = np.vstack(blocks) if blocks else None
+    clusters = []
+    for members in wanted:
+        assets = [asset for i in members for asset in holders.get(names[i], [])]
+        if len(assets) < 2:
+            continue
+        keeper, reason = choose_keeper(assets, media)
+        keep = position[keeper.hash]
+        rows = []
+        for asset in assets:
+            if asset is keeper:
+                continue
+            if asset.hash == keeper.hash:
+                rows.append(Member(asset, "exact", None, 0 if keeper.hash in phashes else None))
+                continue
+            other = position[asset.hash]
+            score = float(vectors[keep] @ vectors[other])
+            bits = hamming(phashes[keeper.hash], phashes[asset.hash]) \
+                if keeper.hash in phashes and asset.hash in phashes else None
+            rows.append(Member(asset, "near", round(score, 4), bits))
+        rows.sort(key=lambda m: (m.relation != "exact", m.hamming if m.hamming is not None else 99, m.asset.path))
+        kind = "exact" if len(members) == 1 else "near"
+        clusters.append(Cluster(kind, keeper, reason, (Member(keeper, "keeper", None, None), *rows)))
+    clusters.sort(key=lambda c: (-len(c.members), c.keeper.path))
+    return DuplicateReport(clusters, len(names), 0 if settings.exact_only else unhashed)
+
+
+def cluster_json(cluster: Cluster) -> dict:
+    """A cluster as the CLI's ``--json`` and the HTTP API show it."""
+    return {
+        "kind": cluster.kind, "keeper": cluster.keeper.id, "reason": cluster.reason,
+        "members": [{
+            "id": m.asset.id, "path": m.asset.path, "relation": m.relation, "width": m.asset.width,
+            "height": m.asset.height, "size": m.asset.size, "format": m.asset.format,
+            "similarity": m.similarity, "hamming": m.hamming,
+        } for m in cluster.members],
+    }
