@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Tables a pass may keep its results in, with the column holding the producer's version. An
 # allow-list because the name is put into SQL.
-PASS_TABLES = {"ocr": "engine", "media_meta": "reader", "perceptual": "method"}
+PASS_TABLES = {"ocr": "engine", "media_meta": "reader", "perceptual": "method", "safety": "policy"}
 
 
 def _checked(table: str) -> str:
