@@ -20,7 +20,7 @@ from starlette.routing import Match, Mount
 from api.deps import ServerSettings, ServerState
 from api.errors import ERROR_RESPONSES, http_status
 from api.guards import HostPolicy, RequestGuard
-from api.routes import assets, briefs, library, reviews, search
+from api.routes import assets, briefs, library, reviews, search, tags
 from indexer.encoders.base import Encoder
 from indexer.errors import ScoutError
 from indexer.jobs import JobRunner
@@ -92,7 +92,7 @@ def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | 
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
-    for router in (search.router, assets.router, library.router, briefs.router, reviews.router):
+    for router in (search.router, assets.router, library.router, briefs.router, reviews.router, tags.router):
         app.include_router(router)
 
     @app.api_route("/api/{rest:path}", methods=list(_METHODS), include_in_schema=False)

@@ -39,6 +39,7 @@ LAZY_COMMANDS = {
     "duplicates": ("api.cli_library", "duplicates",
                    "Exact and near-duplicate images in clusters, each with a suggested keeper. Deletes nothing."),
     "export": ("api.cli_library", "export_app", "Export the catalog (csv, json) or write XMP sidecars."),
+    "tag": ("api.cli_tags", "app", "Suggest tags from a taxonomy, review them, calibrate thresholds."),
     "report": ("api.cli_review", "report",
                "The review report: mean rating per arm with 95 % CI, agreement, approval, share, time."),
 }

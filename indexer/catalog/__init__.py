@@ -45,11 +45,12 @@ from indexer.catalog.rows import (
 )
 from indexer.catalog.schema import APPLICATION_ID, MIGRATIONS
 from indexer.catalog.store import CatalogStore
+from indexer.catalog.tags import TagTables
 from indexer.catalog.words import WordTables
 
 
 class Catalog(AssetTables, MediaTables, OcrTables, PerceptualTables, PassTables, ProvenanceTables, ReviewTables,
-              WordTables, SafetyTables, CatalogStore):
+              SafetyTables, TagTables, WordTables, CatalogStore):
     """All SQL in Scout lives in this package: one class, its tables grouped by family."""
 
     def __init__(self, path, *, readonly: bool = False):

@@ -150,6 +150,28 @@ DDL_SAFETY = [
     "CREATE INDEX {schema}safety_verdict ON safety (verdict)",
 ]
 
+DDL_TAGS = [
+    # The model's suggestions (replaced on every re-tag), stored from a low floor up so a lowered
+    # threshold needs no re-scoring; ``grp`` is the tag's exclusive group, if any.
+    "CREATE TABLE {schema}tag_suggestions (hash TEXT NOT NULL, tag TEXT NOT NULL, confidence REAL NOT NULL, "
+    "grp TEXT, model TEXT NOT NULL, at REAL, PRIMARY KEY (hash, tag))",
+    "CREATE INDEX {schema}tag_suggestions_tag ON tag_suggestions (tag, confidence)",
+    # People's decisions: final, kept across re-tags and model changes. ``confidence`` / ``model``:
+    # what the reviewer saw, for calibration.
+    "CREATE TABLE {schema}tag_decisions (hash TEXT NOT NULL, tag TEXT NOT NULL, decision TEXT NOT NULL "
+    "CHECK (decision IN ('accepted', 'rejected')), reviewer TEXT, confidence REAL, model TEXT, at REAL, "
+    "PRIMARY KEY (hash, tag))",
+    "CREATE INDEX {schema}tag_decisions_tag ON tag_decisions (tag, decision)",
+    # Thresholds are on one model's confidence scale, so they are stored per model.
+    "CREATE TABLE {schema}tag_thresholds (model TEXT NOT NULL, tag TEXT NOT NULL, threshold REAL NOT NULL, "
+    "source TEXT NOT NULL, precision REAL, recall REAL, decisions INTEGER, at REAL, PRIMARY KEY (model, tag))",
+    # Each tag's calibration (centre, spread over the library) per model and taxonomy version.
+    "CREATE TABLE {schema}tag_calibration (model TEXT NOT NULL, taxonomy TEXT NOT NULL, tag TEXT NOT NULL, "
+    "centre REAL NOT NULL, spread REAL NOT NULL, PRIMARY KEY (model, taxonomy, tag))",
+    # Which (model # taxonomy version) scored each content: an unchanged re-run reads one count.
+    "CREATE TABLE {schema}tagged (hash TEXT PRIMARY KEY, version TEXT NOT NULL)",
+]
+
 
 def _ddl_migration(statements: list[str]) -> Callable[[sqlite_utils.Database], None]:
     def migrate(db: sqlite_utils.Database) -> None:
@@ -168,4 +190,5 @@ def temp_tables(version: int) -> list[str]:
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1, _migration_2, _migration_3, _migration_4, _ddl_migration(DDL_5), _ddl_migration(DDL_6),
     _ddl_migration(DDL_SAFETY),
+    _ddl_migration(DDL_TAGS),
 ]
