@@ -54,7 +54,7 @@ def create_app(library_path: Path, encoder: Encoder, settings: ServerSettings | 
         library=lib,
         searcher=Searcher(lib, encoder),
         examples=ExampleStore(),
-        jobs=JobRunner(lib.path, encoder),
+        jobs=JobRunner(lib.path, encoder, ocr_default=settings.ocr_default),
     )
 
     @app.exception_handler(ScoutError)

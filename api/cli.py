@@ -116,14 +116,8 @@ class _ProgressView(ProgressBar):
                     total=stats.total)
 
 
-# SCOUT_OCR=off: libraries that never chose (--ocr / --no-ocr) are indexed without OCR
-OCR_DEFAULT_ENV = "SCOUT_OCR"
 OcrOpt = typer.Option(None, "--ocr/--no-ocr", help="Read the text in images (stored in the library: later runs "
-                      f"follow it). Default on, or ${OCR_DEFAULT_ENV} (on/off) for libraries that never chose.")
-
-
-def _ocr_default() -> bool:
-    return os.environ.get(OCR_DEFAULT_ENV, "on").strip().lower() not in ("off", "0", "false", "no")
+                      "follow it). Default on, or $SCOUT_OCR (on/off) for libraries that never chose.")
 
 
 def _print_summary(stats: RunStats, status: str, library: Path) -> None:
@@ -167,6 +161,7 @@ def index(
     """Index folders into a library: new and changed files are embedded, the rest is skipped."""
     from api.wiring import encoder_for_index
     from indexer.library import Library
+    from indexer.ocr import default_switch
     from indexer.ocr.content_pass import ocr_passes
     from indexer.pipeline import IndexRun, resolve_roots
 
@@ -177,7 +172,7 @@ def index(
     encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
     if notice:
         err.print(f"[yellow]note:[/] {notice}", highlight=False)
-    passes = ocr_passes(lib, settings, choice=ocr, default=_ocr_default())
+    passes = ocr_passes(lib, settings, choice=ocr, default=default_switch(os.environ))
     with _ProgressView() as view:
         result = IndexRun(lib, encoder, settings, progress=view, retry_failed=retry_failed, passes=passes,
                           pass_progress=view.content_pass).run(paths)
@@ -201,13 +196,14 @@ def reindex(
     """Re-embed every asset of a library with another model (roots and files stay)."""
     from indexer.encoders import load_encoder
     from indexer.library import Library
+    from indexer.ocr import default_switch
     from indexer.ocr.content_pass import ocr_passes
     from indexer.pipeline import reembed
 
     lib = Library.open(_library_path(library))
     encoder = load_encoder(model, _options(device, threads, cache_dir, allow_download))
     settings = IndexSettings()
-    passes = ocr_passes(lib, settings, choice=ocr, default=_ocr_default())
+    passes = ocr_passes(lib, settings, choice=ocr, default=default_switch(os.environ))
     with _ProgressView() as view:
         result = reembed(lib, encoder, settings, progress=view, passes=passes, pass_progress=view.content_pass)
     _print_summary(result.stats, result.status, lib.path)

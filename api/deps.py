@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Annotated, Optional
 
 from fastapi import Depends, Path, Query as Q, Request
@@ -11,6 +12,7 @@ from fastapi import Depends, Path, Query as Q, Request
 from indexer.errors import Forbidden, Unauthorized
 from indexer.jobs import JobRunner
 from indexer.library import Library
+from indexer.ocr import default_switch
 from search.engine import Searcher
 from search.examples import ExampleStore
 from search.query import (
@@ -27,6 +29,8 @@ class ServerSettings:
     max_upload_bytes: int = 25 * 1024 * 1024
     max_upload_megapixels: float = 60.0
     allowed_hosts: tuple[str, ...] = ()  # host names served besides loopback ones (--allow-host)
+    # index jobs read text in images of libraries that never chose (--ocr/--no-ocr): $SCOUT_OCR, else on
+    ocr_default: bool = field(default_factory=lambda: default_switch(os.environ))
 
 
 @dataclass

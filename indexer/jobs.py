@@ -53,10 +53,12 @@ class Job:
 
 
 class JobRunner:
-    def __init__(self, library_path: Path, encoder: Encoder, settings: IndexSettings | None = None):
+    def __init__(self, library_path: Path, encoder: Encoder, settings: IndexSettings | None = None, *,
+                 ocr_default: bool = True):
         self.library_path = library_path
         self.encoder = encoder
         self.settings = settings or IndexSettings()
+        self.ocr_default = ocr_default  # for libraries that never chose (indexer.ocr.content_pass)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.RLock()  # start() submits while holding it
 
@@ -81,7 +83,7 @@ class JobRunner:
                 folders = [Path(p) for p in paths] or [Path(r) for r in library.catalog.roots()]
                 with self._lock:
                     holder["job"].paths = [str(p) for p in folders]
-                passes = ocr_passes(library, self.settings)  # as the library's switch says (default on)
+                passes = ocr_passes(library, self.settings, default=self.ocr_default)
                 result = IndexRun(library, self.encoder, self.settings, progress=report, passes=passes).run(folders)
                 report(result.stats)
                 return result.status, None

@@ -69,6 +69,15 @@ def save_tiny_clip(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ocr_off_unless_asked():
+    """`scout index` and server index jobs skip OCR on libraries that never chose ($SCOUT_OCR, read
+    at the edge): it costs ~0.5 s an image and only tests/indexer/test_ocr.py looks at its output."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCOUT_OCR", "off")
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_clip_dir(tmp_path_factory) -> Path:
     return save_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))

@@ -163,7 +163,8 @@ function openDetail(index) {
     ["Relevance", `${hit.relevance.toFixed(1)}σ`], ["Asset id", a.id],
     ["Source", a.generated ? "Generated" : "Library"]];
   $("d-meta").replaceChildren(...metaRows(rows));
-  if (a.generated) showProvenance(a.id);
+  $("d-boxes").replaceChildren(); $("d-ocr").hidden = true;
+  loadDetail(a.id);
   $("d-download").href = withToken(`${a.original_url}?download=true`);
   $("d-download").setAttribute("download", a.name);
   $("detail").hidden = false;
@@ -176,12 +177,35 @@ function metaRows(rows) {
     return [dt, dd];
   });
 }
-// How a generated image was made, from the asset's detail (search results carry only the flag).
-async function showProvenance(id) {
-  let made;
-  try { made = (await api(`/api/assets/${id}`)).provenance; } catch (_) { return; }
+// What only the asset's detail holds (search results do not): provenance, text found in the image.
+async function loadDetail(id) {
+  let detail;
+  try { detail = await api(`/api/assets/${id}`); } catch (_) { return; }
   const shown = state.results[state.current];
-  if (!made || $("detail").hidden || !shown || shown.asset.id !== id) return;
+  if ($("detail").hidden || !shown || shown.asset.id !== id) return;
+  showProvenance(detail.provenance);
+  showOcr(detail);
+}
+// The OCR text under the metadata, its boxes drawn over the image (in the original's pixels).
+function showOcr(detail) {
+  const ocr = detail.ocr;
+  if (!ocr || !ocr.text) return;
+  $("d-ocr-text").textContent = ocr.text;
+  $("d-ocr").hidden = false;
+  const svg = $("d-boxes");
+  svg.setAttribute("viewBox", `0 0 ${detail.width} ${detail.height}`);
+  svg.replaceChildren(...ocr.lines.map((line) => {
+    const box = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
+    box.setAttribute("points", line.box.map(([x, y]) => `${x},${y}`).join(" "));
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = line.text;
+    box.append(title);
+    return box;
+  }));
+}
+// How a generated image was made.
+function showProvenance(made) {
+  if (!made) return;
   const rows = [["Prompt", made.prompt], ["Negative prompt", made.negative_prompt], ["Seed", made.seed],
     ["Steps", made.steps], ["Guidance", made.guidance], ["Model", made.model], ["Generator", made.generator],
     ["Brief", made.brief_id], ["Generated at", new Date(made.created_at * 1000).toLocaleString()]];

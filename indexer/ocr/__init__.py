@@ -19,7 +19,7 @@ bring onnxruntime and OpenCV, which ``scout search`` must never pay for).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol
 
 from indexer.errors import ConfigError
 from indexer.registry import Registry
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from PIL import Image
 
 DEFAULT_ENGINE = "rapidocr"
+
+# Whether libraries that never chose (``scout index --ocr`` / ``--no-ocr``) get OCR: on unless this
+# says off. Read at the edge (CLI, server settings): a test suite or a batch machine sets it once.
+OCR_ENV = "SCOUT_OCR"
 
 # Lines recognised with a lower confidence are dropped. Measured on photos with rendered text
 # (benchmarks/ocr_cost.py): real words score 0.85-1.0, while texture that the detector mistakes for
@@ -89,6 +93,12 @@ OCR_ENGINES: Registry[Loader] = Registry(
     "ocr engine", "scout.ocr_engines", {"rapidocr": "indexer.ocr.rapid:load"},
     example=f"an OCR engine named {DEFAULT_ENGINE!r}",
 )
+
+
+def default_switch(environ: Mapping[str, str]) -> bool:
+    """The OCR default for libraries that never chose, from ``$SCOUT_OCR`` in ``environ`` (the
+    edge hands in ``os.environ``): on, unless it is off, 0, false or no."""
+    return environ.get(OCR_ENV, "on").strip().lower() not in ("off", "0", "false", "no")
 
 
 def load_ocr_engine(name: str = DEFAULT_ENGINE, options: OcrOptions | None = None) -> OcrEngine:
