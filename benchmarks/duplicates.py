@@ -119,6 +119,8 @@ def main() -> None:
         print("\n                     cosine min/median/max     pHash bits min/median/max")
         print(f"copies ({len(same['cos'])} pairs)   {spread(same['cos']):<26} {spread(same['bits'])}")
         print(f"different ({len(different['cos'])})   {spread(different['cos']):<26} {spread(different['bits'])}")
+        close = [b for c, b in zip(different["cos"], different["bits"]) if c >= 0.95]
+        print(f"different pairs with cosine >= 0.95: {len(close)}, pHash bits {spread(close)}")
         per_variant = {}
         for i, j in combinations(range(len(names)), 2):
             if stem_of[names[i]] != stem_of[names[j]]:

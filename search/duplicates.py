@@ -10,8 +10,11 @@ Two signals, because neither suffices alone (measured in BENCHMARKS.md "Duplicat
 * The perceptual hash (:mod:`indexer.perceptual`) confirms: copies of one picture sit a few bits
   apart, different pictures near 32 of 64.
 
-So a pair of contents is a near-duplicate when it is among each other's ``neighbours`` nearest,
-its cosine is at least ``min_similarity``, and its pHash distance at most ``max_hamming``.
+So a pair of contents is a near-duplicate when one is among the other's ``neighbours`` nearest,
+its cosine is at least ``min_similarity`` and its pHash distance at most ``max_hamming``; or, for
+a pair the embedding holds nearly identical (cosine at least ``close_similarity``), a pHash
+distance up to ``close_hamming``. The second rule is for crops: cutting 4 % off each side moves
+pHash by 4-26 bits (median 10) while the cosine stays above 0.98.
 Clusters are the connected groups of such pairs plus the contents held by several paths.
 
 The keeper: the most pixels; then the oldest file (the original is usually older than its
@@ -32,11 +35,13 @@ from indexer.errors import QueryError
 from indexer.library import Library
 from indexer.perceptual import PHASH, hamming
 
-# Chosen on the variants library of tests/search/test_duplicates.py and the sample photos
-# (BENCHMARKS.md "Duplicates"): copies were at most 8 bits apart in pHash, different photos at
-# least 20; the cosine floor only prunes pairs the hash would reject anyway.
+# Measured with benchmarks/duplicates.py on the sample photos and their variants (BENCHMARKS.md
+# "Duplicates"): resized, recompressed and graded copies sit 0-6 pHash bits from the original,
+# 4 % crops 4-26 (cosine >= 0.98), different photos 20-42 bits (cosine up to 0.97).
 MIN_SIMILARITY = 0.6
 MAX_HAMMING = 12
+CLOSE_SIMILARITY = 0.975
+CLOSE_HAMMING = 18
 NEIGHBOURS = 10
 _BLOCK = 2048
 
@@ -47,6 +52,8 @@ class DuplicateSettings:
     max_hamming: int = MAX_HAMMING
     neighbours: int = NEIGHBOURS
     exact_only: bool = False
+    close_similarity: float = CLOSE_SIMILARITY
+    close_hamming: int = CLOSE_HAMMING
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.min_similarity <= 1.0:
@@ -118,7 +125,8 @@ def near_pairs(vectors: np.ndarray, hashes: list[int | None], settings: Duplicat
             for score, j in zip(row_scores, row_ids):
                 if j < 0 or j == i or score < settings.min_similarity or hashes[i] is None or hashes[j] is None:
                     continue
-                if hamming(hashes[i], hashes[j]) <= settings.max_hamming:
+                bits = hamming(hashes[i], hashes[j])
+                if bits <= settings.max_hamming or (score >= settings.close_similarity and bits <= settings.close_hamming):
                     pairs[(min(i, j), max(i, j))] = float(score)
     return [(i, j, s) for (i, j), s in sorted(pairs.items())]
 
