@@ -81,6 +81,16 @@ class Hit:
     keywords: tuple[FieldMatch, ...] = ()  # where the query's words matched, when they did
     fused: float | None = None  # the hybrid ranking's score (search.fusion); None in other modes
 
+    @property
+    def why(self) -> str:
+        """Why it matched, in one line: the meaning relevance, then each field its words were
+        found in (with the snippet for text read in the image or embedded in the file)."""
+        reasons = [f"meaning {self.relevance:+.1f}σ" + (" (weak)" if self.weak else "")]
+        for match in self.keywords:
+            found = f"{match.field}: {', '.join(match.terms)}"
+            reasons.append(f"{found} “{match.snippet}”" if match.snippet else found)
+        return " · ".join(reasons)
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -120,9 +130,12 @@ def default_cutoff(query: Query) -> float | None:
 
 
 class Searcher:
-    def __init__(self, library: Library, encoder: Encoder, *, text_cache_size: int = 1024):
+    def __init__(self, library: Library, encoder: Encoder, *, text_cache_size: int = 1024, fusion: str = FUSION,
+                 field_weights: tuple[float, ...] = FIELD_WEIGHTS):
         library.check_model(encoder.model_id)
         self.library = library
+        self.fusion = fusion  # search.fusion.fuse's method; a parameter for benchmarks/hybrid.py
+        self.field_weights = field_weights
         self.catalog = library.catalog
         self.encoder = encoder
         self._lock = threading.RLock()
@@ -320,8 +333,8 @@ class Searcher:
         expression = words.match()
         if required := words.requirement():
             expression = f"({expression}) AND {required}"
-        where, params = query.filters.sql()
-        return self.catalog.keyword_ranking(expression, FIELD_WEIGHTS, depth, where, params)
+        where, params = query.filters.sql() if query.filters.active else (None, [])
+        return self.catalog.keyword_ranking(expression, self.field_weights, depth, where, params)
 
     def _meaning_of(self, q: np.ndarray, ids: list[int]) -> dict[int, float]:
         return {asset_id: score for score, asset_id in self._score_exactly(q, np.asarray(ids, dtype=np.int64))}
@@ -364,7 +377,7 @@ class Searcher:
         candidates = [Candidate(i, (scores[i] - centre) / spread, vector_rank.get(i), *keyword_rank.get(i, (None, 0.0)))
                       for i in dict.fromkeys([*vector_rank, *keyword_rank]) if admitted(i)]
         return [Hit(rows[c.asset_id], scores[c.asset_id], c.relevance, fused=fused)
-                for fused, c in fuse(candidates, FUSION)[:need]]
+                for fused, c in fuse(candidates, self.fusion)[:need]]
 
     def _explained(self, hits: list[Hit], words: KeywordQuery) -> list[Hit]:
         """The page's hits with where the query's words matched them."""

@@ -40,12 +40,14 @@ def weighted(candidate: Candidate, best_bm25: float, alpha: float = ALPHA) -> fl
 
 
 def fuse(candidates: list[Candidate], method: str = "rrf") -> list[tuple[float, Candidate]]:
-    """Candidates with their fused score, best first (ties: the better meaning rank first)."""
-    if method == "rrf":
+    """Candidates with their fused score, best first (ties: the better meaning rank first).
+    ``method``: "rrf", "weighted" or "weighted:ALPHA"."""
+    name, _, alpha = method.partition(":")
+    if name == "rrf":
         scored = [(rrf(c), c) for c in candidates]
-    elif method == "weighted":
+    elif name == "weighted":
         best = max((c.bm25 for c in candidates), default=0.0)
-        scored = [(weighted(c, best), c) for c in candidates]
+        scored = [(weighted(c, best, float(alpha or ALPHA)), c) for c in candidates]
     else:
         raise ValueError(f"unknown fusion {method!r}")
     return sorted(scored, key=lambda sc: (-sc[0], sc[1].vector_rank or 1 << 30, sc[1].asset_id))

@@ -9,6 +9,9 @@ Columns, so a hit can say where it matched:
   folder's own name (a campaign or client is often the root itself).
 * ``keywords``: title, description and keywords embedded in the file (``media_meta``).
 * ``ocr``: the text read in the image (``ocr``).
+  Text fields keep their text as read (for snippets), followed by the pieces of any word that
+  splits: OCR often loses the space between words of a headline ("OPEN24HOURS" -> also "open 24
+  hours"), and embedded keywords are sometimes written "SummerSale".
 * ``tags``: confirmed tags (none yet).
 
 The documents follow their sources: an index batch rewrites the documents of the paths it writes,
@@ -28,7 +31,7 @@ from typing import Iterable
 import numpy as np
 
 # Bump when a document's contents change (tokenisation, fields): every document is rebuilt once.
-WORDS_VERSION = "1"
+WORDS_VERSION = "2"
 WORD_COLUMNS = ("name", "folder", "keywords", "ocr", "tags")
 
 _CHUNK = re.compile(r"[^\W_]+")
@@ -94,10 +97,16 @@ def keyword_text(title: str | None, description: str | None, keywords: str | Non
     return "\n".join(str(x) for x in (title, description, *listed) if x)
 
 
+def with_pieces(text: str) -> str:
+    """``text`` as it is, then the pieces of each of its words that splits (see ``split_words``)."""
+    pieces = [piece for chunk in _CHUNK.findall(text) for piece in split_words(chunk)[1:]]
+    return f"{text}\n{' '.join(pieces)}" if pieces else text
+
+
 def _document(row: tuple) -> tuple:
     asset_id, name, folder, root, title, description, keywords, ocr = row
     return (asset_id, name_words(name or ""), folder_words(folder or "", root or ""),
-            keyword_text(title, description, keywords), ocr or "", "")
+            with_pieces(keyword_text(title, description, keywords)), with_pieces(ocr or ""), "")
 
 
 class WordTables:
@@ -144,14 +153,15 @@ class WordTables:
     # -- the searcher's view ------------------------------------------------------------------
 
     def keyword_ranking(self, match: str, weights: tuple[float, ...], limit: int,
-                        where: str = "1", params: list | tuple = ()) -> list[tuple[int, float]]:
+                        where: str | None = None, params: list | tuple = ()) -> list[tuple[int, float]]:
         """Up to ``limit`` (asset id, bm25 score; higher is better) for an FTS5 expression built by
-        ``search.keyword``, best first, among assets passing a filter clause over ``a``/``c``."""
+        ``search.keyword``, best first, among assets passing a filter clause over ``a``/``c``
+        (joined only when there is one: the join doubles the cost of a common word)."""
         marks = ", ".join("?" * len(WORD_COLUMNS))
+        joined = ("JOIN assets a ON a.id = w.rowid JOIN contents c ON c.hash = a.hash " if where else "")
         return [(int(i), float(s)) for i, s in self.db.execute(
-            f"SELECT w.rowid, -bm25(asset_words, {marks}) AS s FROM asset_words w "
-            f"JOIN assets a ON a.id = w.rowid JOIN contents c ON c.hash = a.hash "
-            f"WHERE asset_words MATCH ? AND {where} ORDER BY s DESC, w.rowid LIMIT ?",
+            f"SELECT w.rowid, -bm25(asset_words, {marks}) AS s FROM asset_words w {joined}"
+            f"WHERE asset_words MATCH ? AND {where or 1} ORDER BY s DESC, w.rowid LIMIT ?",
             [*weights, match, *params, limit])]
 
     def keyword_ids(self, match: str) -> np.ndarray:
