@@ -162,6 +162,7 @@ def index(
     from api.wiring import encoder_for_index
     from indexer.library import Library
     from indexer.ocr import default_switch
+    from indexer.metadata import librarian_passes
     from indexer.ocr.content_pass import ocr_passes
     from indexer.pipeline import IndexRun, resolve_roots
 
@@ -172,7 +173,7 @@ def index(
     encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
     if notice:
         err.print(f"[yellow]note:[/] {notice}", highlight=False)
-    passes = ocr_passes(lib, settings, choice=ocr, default=default_switch(os.environ))
+    passes = librarian_passes(settings) + ocr_passes(lib, settings, choice=ocr, default=default_switch(os.environ))
     with _ProgressView() as view:
         result = IndexRun(lib, encoder, settings, progress=view, retry_failed=retry_failed, passes=passes,
                           pass_progress=view.content_pass).run(paths)
@@ -238,6 +239,12 @@ def search(
     min_height: Optional[int] = typer.Option(None, "--min-height"),
     formats: list[str] = typer.Option([], "--format", help="Only these formats (jpeg, png, ...; repeatable)."),
     source: str = typer.Option("any", "--source", help="library (own images only), generated, or any."),
+    captured_from: Optional[str] = typer.Option(None, "--captured-from", help="Only photos taken on or after this day (YYYY-MM-DD)."),
+    captured_to: Optional[str] = typer.Option(None, "--captured-to", help="Only photos taken on or before this day (YYYY-MM-DD)."),
+    camera: Optional[str] = typer.Option(None, "--camera", help="Only photos from a camera whose make and model contain this."),
+    gps: Optional[bool] = typer.Option(None, "--gps/--no-gps", help="Only photos with (or without) a GPS position."),
+    exclude_restricted: bool = typer.Option(False, "--exclude-restricted",
+                                            help="Leave out assets whose licence expired or is marked restricted."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
@@ -247,10 +254,14 @@ def search(
     """Search a library by text, by example image, or both."""
     from api.wiring import encoder_for_search, open_for_search
     from search.engine import Searcher
-    from search.query import Filters, Query, example_from_ref, parse_source, parse_text, split_formats
+    from search.query import (Filters, Query, example_from_ref, parse_capture_range, parse_source, parse_text,
+                              split_formats)
 
+    captured = parse_capture_range(captured_from, captured_to)
     filters = Filters(
         folder=str(folder.expanduser().resolve()) if folder else None, orientation=orientation,
+        captured_from=captured[0], captured_to=captured[1], camera=camera, has_gps=gps,
+        exclude_flagged=exclude_restricted,
         min_width=min_width, min_height=min_height,
         formats=split_formats(formats), generated=parse_source(source),
     )

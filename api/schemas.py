@@ -83,6 +83,57 @@ class OcrOut(BaseModel):
     error: Optional[str] = Field(None, description="Why the image could not be read (then no text).")
 
 
+class MediaOut(BaseModel):
+    """Metadata embedded in the file (EXIF, IPTC, XMP), as the metadata pass read it."""
+
+    captured_at: Optional[float] = Field(None, description="Capture time, unix seconds (UTC).")
+    camera: Optional[str] = None
+    lens: Optional[str] = None
+    has_gps: bool = False
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    title: Optional[str] = None
+    description: Optional[str] = None
+    keywords: list[str] = []
+    creator: Optional[str] = None
+    copyright: Optional[str] = None
+    usage_terms: Optional[str] = None
+    rating: Optional[int] = None
+    rights: Optional[str] = Field(None, description="'expired' or 'restricted' when the licence says so, else null.")
+    error: Optional[str] = Field(None, description="Why the metadata could not be read.")
+
+    @classmethod
+    def of(cls, row) -> "MediaOut":
+        return cls(**{name: getattr(row, name) for name in cls.model_fields if name != "keywords"},
+                   keywords=list(row.keywords))
+
+
+class DuplicateMemberOut(BaseModel):
+    id: int
+    path: str
+    relation: str = Field(description="keeper, exact (same bytes as the keeper) or near.")
+    width: int
+    height: int
+    size: int
+    format: str
+    similarity: Optional[float] = Field(None, description="Embedding cosine to the keeper (near copies).")
+    hamming: Optional[int] = Field(None, description="Perceptual-hash bits differing from the keeper (0-64).")
+
+
+class DuplicateClusterOut(BaseModel):
+    kind: str = Field(description="exact: one file content at several paths; near: resized, recompressed, cropped "
+                      "or graded copies.")
+    keeper: int = Field(description="The asset id suggested to keep.")
+    reason: str
+    members: list[DuplicateMemberOut]
+
+
+class DuplicatesOut(BaseModel):
+    clusters: list[DuplicateClusterOut]
+    contents: int = Field(description="Distinct images looked at.")
+    unhashed: int = Field(description="Images without a perceptual hash yet (their near-duplicates are not confirmed).")
+
+
 class AssetDetailOut(AssetOut):
     root: str
     mtime_ns: int
@@ -92,6 +143,7 @@ class AssetDetailOut(AssetOut):
                                        "prompt, seed, steps, guidance, size, model, generator, brief id, time).")
     ocr: Optional[OcrOut] = Field(None, description="Text found in the image, with boxes; null when it has not been "
                                   "read (OCR off for this library, or not yet).")
+    metadata: Optional[MediaOut] = Field(None, description="Embedded EXIF/IPTC/XMP metadata; null until read.")
 
 
 class ExampleOut(BaseModel):

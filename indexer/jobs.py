@@ -22,6 +22,7 @@ from typing import Any, Callable
 from indexer.encoders.base import Encoder
 from indexer.errors import LibraryBusy, ScoutError
 from indexer.library import Library
+from indexer.metadata import librarian_passes
 from indexer.ocr.content_pass import ocr_passes
 from indexer.pipeline import IndexRun, RunStats
 from indexer.settings import IndexSettings
@@ -83,7 +84,7 @@ class JobRunner:
                 folders = [Path(p) for p in paths] or [Path(r) for r in library.catalog.roots()]
                 with self._lock:
                     holder["job"].paths = [str(p) for p in folders]
-                passes = ocr_passes(library, self.settings, default=self.ocr_default)
+                passes = librarian_passes(self.settings) + ocr_passes(library, self.settings, default=self.ocr_default)
                 result = IndexRun(library, self.encoder, self.settings, progress=report, passes=passes).run(folders)
                 report(result.stats)
                 return result.status, None

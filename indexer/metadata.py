@@ -40,6 +40,7 @@ from indexer.passes import PassInput
 
 if TYPE_CHECKING:
     from indexer.catalog import Catalog
+    from indexer.settings import IndexSettings
 
 # What pyexiv2 hands back for a field is a str, a list (bags, seqs) or a dict (language
 # alternatives); these are the keys read for each summary column, best source first.
@@ -333,3 +334,12 @@ class MetadataPass:
             else (item.hash, result.as_values(), None)
             for item, result in results
         ])
+
+
+def librarian_passes(settings: "IndexSettings") -> list:
+    """The passes every index run makes for librarians: embedded metadata, then the perceptual
+    hash. Always on: together about 25 ms a content against ~300 ms of embedding on 2 cores
+    (BENCHMARKS.md "Content passes"), and an unchanged re-run costs one query each."""
+    from indexer.perceptual import PerceptualPass
+
+    return [MetadataPass(), PerceptualPass(settings.max_pixels)]

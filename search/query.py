@@ -184,6 +184,26 @@ def parse_source(source: str) -> bool | None:
     return SOURCES[value]
 
 
+def parse_capture_range(start: str | None, end: str | None) -> tuple[float | None, float | None]:
+    """``--captured-from 2021-06-01 --captured-to 2021-06-30`` (days, both inclusive, UTC, as
+    capture times are stored) as the unix-second bounds of :class:`Filters` (the end exclusive)."""
+    from datetime import date, datetime, timedelta, timezone
+
+    bounds = []
+    for text, extra in ((start, 0), (end, 1)):
+        if not text:
+            bounds.append(None)
+            continue
+        try:
+            day = date.fromisoformat(text.strip()) + timedelta(days=extra)
+        except ValueError:
+            raise QueryError(f"{text!r} is not a date.", hint="Write dates as YYYY-MM-DD, e.g. 2021-06-05.") from None
+        bounds.append(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+    if bounds[0] is not None and bounds[1] is not None and bounds[0] >= bounds[1]:
+        raise QueryError(f"The capture range {start} to {end} is empty.", hint="Put the earlier date first.")
+    return bounds[0], bounds[1]
+
+
 def split_formats(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """``--format jpeg,png --format tiff`` (or repeated ?format=) as one tuple of names."""
     return tuple(name for value in values for name in value.split(",") if name)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
 from api.deps import AssetId, SearchParams, ServerState, require_read_token, search_params, state
-from api.schemas import AssetDetailOut, AssetOut, OcrOut, SearchOut
+from api.schemas import AssetDetailOut, AssetOut, MediaOut, OcrOut, SearchOut
 from indexer.errors import AssetNotFound
 from search import files
 from search.query import Example
@@ -23,9 +23,11 @@ def asset_detail(asset_id: AssetId, s: ServerState = Depends(state)) -> AssetDet
         raise AssetNotFound(f"No asset with id {asset_id}.")
     provenance = s.library.catalog.provenance(asset.hash) if asset.generated else None
     ocr = s.library.catalog.ocr(asset.hash)
+    media = s.library.catalog.media_for_hash(asset.hash)
     return AssetDetailOut(**AssetOut.of(asset).model_dump(), root=asset.root, mtime_ns=asset.mtime_ns,
                           content_hash=asset.hash, indexed_at=asset.indexed_at, provenance=provenance,
-                          ocr=OcrOut(text=ocr.text, lines=ocr.lines, engine=ocr.engine, error=ocr.error) if ocr else None)
+                          ocr=OcrOut(text=ocr.text, lines=ocr.lines, engine=ocr.engine, error=ocr.error) if ocr else None,
+                          metadata=MediaOut.of(media) if media else None)
 
 
 @router.get("/{asset_id}/similar", response_model=SearchOut, summary="More like this asset")

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import ServerState, require_read_token, require_write_token, state
-from api.schemas import IndexJobIn, IndexJobOut, StatusOut
+from api.schemas import DuplicatesOut, IndexJobIn, IndexJobOut, StatusOut
 from indexer.errors import AssetNotFound
 from indexer.jobs import Job
 from search.status import library_status
@@ -24,6 +24,17 @@ def _job_out(job: Job) -> IndexJobOut:
     return IndexJobOut(id=job.id, status=job.status, paths=job.paths, found=st.found,
                        embedded=st.embedded, reused=st.reused, unchanged=st.unchanged,
                        failed=st.failed, removed=st.removed, error=job.error)
+
+
+@router.get("/duplicates", response_model=DuplicatesOut, dependencies=[Depends(require_read_token)],
+            summary="Exact and near-duplicate clusters, each with a suggested keeper (nothing is deleted)")
+def duplicates(exact: bool = Query(False, description="Only identical files at several paths."),
+               s: ServerState = Depends(state)) -> DuplicatesOut:
+    from search.duplicates import DuplicateSettings, cluster_json, find_duplicates
+
+    report = find_duplicates(s.library, DuplicateSettings(exact_only=exact))
+    return DuplicatesOut(clusters=[cluster_json(c) for c in report.clusters], contents=report.contents,
+                         unhashed=report.unhashed)
 
 
 @router.post("/index-jobs", response_model=IndexJobOut, status_code=202,

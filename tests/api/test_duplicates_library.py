@@ -1,0 +1,107 @@
+"""The librarian's edges as a user meets them: `scout index` reads metadata and perceptual hashes,
+`scout duplicates`, `scout export csv|json|xmp`, `scout search` metadata filters (real
+subprocesses), and GET /api/duplicates and the asset detail's metadata (a real uvicorn server)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import pytest
+
+from api.app import create_app
+from api.deps import ServerSettings
+from benchmarks.duplicates import write_variants
+from tests.api.conftest import LiveServer
+from tests.api.test_cli import scout
+from tests.conftest import SAMPLE_PHOTOS
+from tests.indexer.test_metadata import PARIS, write_photo
+
+
+@pytest.fixture(scope="module")
+def librarian(tmp_path_factory):
+    base = tmp_path_factory.mktemp("librarian")
+    root = base / "photos"
+    root.mkdir()
+    for name in ("spacex-rocket-launch.jpg", "pink-flower-closeup.jpg", "cup-of-coffee-on-saucer.png"):
+        shutil.copy2(SAMPLE_PHOTOS / name, root / name)
+    write_variants(root / "spacex-rocket-launch.jpg", root / "variants")
+    (root / "copies").mkdir()
+    shutil.copy2(root / "pink-flower-closeup.jpg", root / "copies" / "flower.jpg")
+    write_photo(root / "paris.jpg", 7, **PARIS)
+    write_photo(root / "formula.jpg", 8, xmp={"Xmp.dc.title": {'lang="x-default"': "=HYPERLINK(\"http://x\")"},
+                                              "Xmp.dc.subject": ["Restricted"]})
+    library = base / "lib"
+    scout("index", root, "--library", library, "--model", "offline", env={"SCOUT_OCR": "off"}, check=0)
+    return library, root
+
+
+def test_index_reads_metadata_and_duplicates_cluster_copies(librarian):
+    library, root = librarian
+    found = json.loads(scout("duplicates", "--library", library, "--json", check=0).stdout)
+    assert found["unhashed"] == 0
+    clusters = {c["kind"]: c for c in found["clusters"]}
+    assert set(clusters) == {"exact", "near"}
+    exact = clusters["exact"]
+    assert sorted(m["path"] for m in exact["members"]) == sorted(
+        [str(root / "pink-flower-closeup.jpg"), str(root / "copies" / "flower.jpg")])
+    near = clusters["near"]
+    keeper = next(m for m in near["members"] if m["relation"] == "keeper")
+    assert keeper["path"] == str(root / "spacex-rocket-launch.jpg")  # its q30 and graded copies are as large
+    assert near["reason"].startswith("same size; oldest file")
+    assert len(near["members"]) == 6
+    text = scout("duplicates", "--library", library, check=0)
+    assert "Nothing was deleted" in text.stderr and (root / "copies" / "flower.jpg").exists()
+
+
+def test_search_filters_by_camera_date_gps_and_rights(librarian):
+    library, root = librarian
+
+    def names(*flags):
+        result = scout("search", "photo", "--library", library, "--all", "--limit", "50", "--json", *flags, check=0)
+        return sorted(hit["path"].rsplit("/", 1)[1] for hit in json.loads(result.stdout))
+
+    assert names("--camera", "eos r5") == ["paris.jpg"]
+    assert names("--captured-from", "2021-06-05", "--captured-to", "2021-06-05") == ["paris.jpg"]
+    assert names("--captured-to", "2021-06-04") == []
+    assert names("--gps") == ["paris.jpg"]
+    assert "formula.jpg" in names() and "formula.jpg" not in names("--exclude-restricted")
+    bad = scout("search", "photo", "--library", library, "--captured-from", "June", check=2)
+    assert "not a date" in bad.stderr
+
+
+def test_export_csv_escapes_formulas_and_json_holds_the_metadata(librarian, tmp_path):
+    library, root = librarian
+    rows = list(csv.DictReader(io.StringIO(scout("export", "csv", "--library", library, check=0).stdout)))
+    by_name = {r["path"].rsplit("/", 1)[1]: r for r in rows}
+    assert len(rows) == 11
+    assert by_name["formula.jpg"]["title"] == "'=HYPERLINK(\"http://x\")" and by_name["formula.jpg"]["rights"] == "restricted"
+    assert by_name["paris.jpg"]["keywords"] == "paris; Eiffel tower; dusk; tower"
+    out = tmp_path / "catalog.json"
+    scout("export", "json", "--library", library, "--output", out, check=0)
+    records = {r["path"].rsplit("/", 1)[1]: r for r in json.loads(out.read_text())}
+    assert records["paris.jpg"]["camera"] == "Canon EOS R5" and records["paris.jpg"]["has_gps"] is True
+    assert records["paris.jpg"]["captured_at"] == "2021-06-05T12:30:00+00:00"
+    assert records["paris.jpg"]["title"] == "Eiffel tower at dusk"  # JSON is not a spreadsheet: no escaping
+    xmp = scout("export", "xmp", "--library", library, check=0)
+    assert "confirmed tags" in xmp.stderr or "Sidecars:" in xmp.stderr
+    assert not list(root.rglob("*.jpg.xmp"))  # no confirmed tags: nothing written
+
+
+def test_http_duplicates_and_asset_metadata(librarian, offline_encoder):
+    library, root = librarian
+    with LiveServer(create_app(library, offline_encoder, ServerSettings())) as server, server.client() as client:
+        answer = client.get("/api/duplicates")
+        assert answer.status_code == 200
+        body = answer.json()
+        assert sorted(c["kind"] for c in body["clusters"]) == ["exact", "near"]
+        assert client.get("/api/duplicates", params={"exact": "true"}).json()["clusters"][0]["kind"] == "exact"
+        results = client.get("/api/search", params={"q": "tower", "all": "true", "limit": 50}).json()["results"]
+        paris = next(h["asset"]["id"] for h in results if h["asset"]["name"] == "paris.jpg")
+        detail = client.get(f"/api/assets/{paris}").json()
+        assert detail["metadata"]["camera"] == "Canon EOS R5"
+        assert detail["metadata"]["keywords"][:2] == ["paris", "Eiffel tower"]
+        assert detail["metadata"]["latitude"] == pytest.approx(48.8582, abs=1e-4)
+        assert client.get("/api/duplicates", params={"exact": "maybe"}).status_code == 422
