@@ -26,7 +26,9 @@ class RetrieveSettings:
     include_generated: bool = True  # False leaves earlier generated images out of the pool
 
     def effective_filters(self) -> Filters:
-        return self.filters if self.include_generated else dataclasses.replace(self.filters, generated=False)
+        """The filters, never pooling an asset whose licence expired or is marked restricted."""
+        filters = dataclasses.replace(self.filters, exclude_flagged=True)
+        return filters if self.include_generated else dataclasses.replace(filters, generated=False)
 
 
 @dataclass(frozen=True)

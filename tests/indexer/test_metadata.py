@@ -168,3 +168,12 @@ def test_fields_hold_text_only_and_stay_bounded(meta_library):
     for (text,) in raw:
         fields = json.loads(text)
         assert len(fields) <= 401 and all(isinstance(v, (str, float, int)) for v in fields.values())
+
+
+def test_the_brief_pipeline_never_pools_expired_or_restricted_assets(meta_library):
+    from generation.retrieve import RetrieveSettings
+
+    library, photos, _ = meta_library
+    where, params = RetrieveSettings(filters=Filters(folder=str(photos))).effective_filters().sql()
+    pooled = sorted(library.catalog.asset(int(i)).name for i in library.catalog.matching_ids(where, params))
+    assert pooled == ["later.jpg", "paris.jpg", "plain.png"]
