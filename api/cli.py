@@ -217,7 +217,8 @@ def _hit_json(hit) -> dict:
         "id": a.id, "path": a.path, "score": round(hit.score, 6),
         "relevance": round(hit.relevance, 3), "width": a.width, "height": a.height,
         "format": a.format, "orientation": a.orientation, "folder": a.folder, "generated": a.generated,
-        "weak": hit.weak,
+        "weak": hit.weak, "why": hit.why,
+        "keywords": [{"field": k.field, "terms": list(k.terms), "snippet": k.snippet} for k in hit.keywords],
     }
 
 
@@ -233,6 +234,8 @@ def search(
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Raw cosine floor."),
     min_relevance: Optional[float] = typer.Option(None, "--min-relevance", help="Calibrated floor in robust σ (default 3)."),
     all_results: bool = typer.Option(False, "--all", help="No relevance cutoff."),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid (meaning + keywords), vector (meaning only) "
+                             "or keyword (names, folders, embedded keywords, text in images)."),
     folder: Optional[Path] = typer.Option(None, "--folder", help="Only assets under this folder."),
     orientation: Optional[str] = typer.Option(None, "--orientation", help="landscape, portrait or square."),
     min_width: Optional[int] = typer.Option(None, "--min-width"),
@@ -268,7 +271,7 @@ def search(
     query = Query(
         parts=parse_text(text, minus), examples=tuple(example_from_ref(ref, allow_paths=True) for ref in like),
         filters=filters, limit=limit, offset=offset, min_score=min_score,
-        min_relevance=min_relevance, include_all=all_results,
+        min_relevance=min_relevance, include_all=all_results, mode=mode.strip().lower(),
     )
     lib = open_for_search(_library_path(library))
     searcher = Searcher(lib, encoder_for_search(lib, _options(device, threads, cache_dir, False, text_precision)))
@@ -285,7 +288,7 @@ def search(
                   highlight=False)
     rows = [
         (str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",
-         f"{hit.asset.width}x{hit.asset.height}", str(hit.asset.id), hit.asset.path)
+         f"{hit.asset.width}x{hit.asset.height}", str(hit.asset.id), hit.asset.path, hit.why)
         for rank, hit in enumerate(result.hits, start=offset + 1)
     ]
     if out.is_terminal:
@@ -293,6 +296,7 @@ def search(
         for column in ("#", "score", "relevance", "size", "id"):
             table.add_column(column, justify="right", no_wrap=True)
         table.add_column("path", overflow="fold")
+        table.add_column("why", overflow="fold")
         for row, hit in zip(rows, result.hits):
             table.add_row(*row, style="dim" if hit.weak else None)
         out.print(table)

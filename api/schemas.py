@@ -34,17 +34,26 @@ class AssetOut(BaseModel):
         )
 
 
+class KeywordMatchOut(BaseModel):
+    field: str = Field(description="Where the words were found: name, folder, keywords (embedded), ocr, tags.")
+    terms: list[str] = Field(description="The query's words (or phrases) found in that field.")
+    snippet: str = Field("", description="For keywords and ocr: the text around the match, words found in [brackets].")
+
+
 class HitOut(BaseModel):
     asset: AssetOut
     score: float = Field(description="Cosine similarity of query and image, in [-1, 1].")
     relevance: float = Field(description="Robust standard deviations above this query's median score over the library.")
     weak: bool = Field(False, description="Below the relevance cutoff: shown only because no result cleared it "
                        "(the closest few, still ranked). Show it as 'closest, not a clear match'.")
+    why: str = Field("", description="Why it matched, in one line: meaning relevance, then each field the words hit.")
+    keywords: list[KeywordMatchOut] = Field([], description="Where the query's words matched (hybrid and keyword modes).")
 
     @classmethod
     def of(cls, hit: Hit) -> "HitOut":
         return cls(asset=AssetOut.of(hit.asset), score=round(hit.score, 6), relevance=round(hit.relevance, 3),
-                   weak=hit.weak)
+                   weak=hit.weak, why=hit.why,
+                   keywords=[KeywordMatchOut(field=k.field, terms=list(k.terms), snippet=k.snippet) for k in hit.keywords])
 
 
 class SearchOut(BaseModel):
@@ -59,6 +68,8 @@ class SearchOut(BaseModel):
     embed_ms: float
     search_ms: float
     library_size: int
+    mode: str = Field("vector", description="The mode that ran: hybrid and keyword become vector for example images "
+                      "alone or text without words.")
 
     @classmethod
     def of(cls, result: SearchResult, offset: int, limit: int) -> "SearchOut":
@@ -66,7 +77,7 @@ class SearchOut(BaseModel):
             results=[HitOut.of(h) for h in result.hits], offset=offset, limit=limit,
             has_more=result.has_more, cutoff=result.cutoff, weak_matches=result.weak_matches,
             embed_ms=round(result.embed_ms, 2),
-            search_ms=round(result.search_ms, 2), library_size=result.library_size,
+            search_ms=round(result.search_ms, 2), library_size=result.library_size, mode=result.mode,
         )
 
 
