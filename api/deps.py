@@ -88,6 +88,7 @@ class SearchParams:
     min_relevance: Optional[float]
     min_score: Optional[float]
     source: str = "any"
+    mode: str = "hybrid"
 
     def to_query(self, uploads: list[Example] = ()) -> Query:
         return Query(
@@ -97,7 +98,7 @@ class SearchParams:
                             min_width=self.min_width, min_height=self.min_height,
                             formats=split_formats(self.format), generated=parse_source(self.source)),
             limit=self.limit, offset=self.offset, include_all=self.all,
-            min_relevance=self.min_relevance, min_score=self.min_score,
+            min_relevance=self.min_relevance, min_score=self.min_score, mode=self.mode,
         )
 
 
@@ -121,6 +122,9 @@ def search_params(
     min_score: Optional[float] = Q(None, ge=-1, le=1),
     source: str = Q("any", pattern="^(any|library|generated)$",
                     description="library: the library's own images only; generated: generated images only."),
+    mode: str = Q("hybrid", pattern="^(vector|keyword|hybrid)$",
+                  description="hybrid: meaning and keywords fused; vector: meaning only; keyword: file and folder "
+                  "names, embedded keywords and text in images only. Example images alone always rank by meaning."),
 ) -> SearchParams:
     return SearchParams(q, minus, like, example, folder, orientation, min_width, min_height,
-                        format, limit, offset, all, min_relevance, min_score, source)
+                        format, limit, offset, all, min_relevance, min_score, source, mode)

@@ -4,7 +4,7 @@
 const PAGE = 40;
 const $ = (id) => document.getElementById(id);
 const state = {
-  q: "", examples: [], filters: { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false },
+  q: "", examples: [], filters: { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false, mode: "hybrid" },
   results: [], offset: 0, hasMore: false, loading: false, requestId: 0, current: -1, status: null,
 };
 
@@ -22,6 +22,7 @@ function searchUrl(offset) {
   for (const fmt of f.formats) p.append("format", fmt);
   if (f.source) p.set("source", f.source);
   if (f.all) p.set("all", "true");
+  p.set("mode", f.mode);
   p.set("limit", PAGE); p.set("offset", offset);
   return `/api/search?${p}`;
 }
@@ -62,7 +63,9 @@ function render(data) {
         ? `No strong matches (${cut}); showing the closest ${state.results.length}${state.hasMore ? "+" : ""}, dimmed.`
         : `${state.results.length}${state.hasMore ? "+" : ""} results · ${cut} · ${Math.round(data.embed_ms + data.search_ms)} ms`;
   }
-  if (!state.results.length && hasQuery()) {
+  if (!state.results.length && hasQuery() && state.filters.mode === "keyword") {
+    showState("<h3>No results</h3><p>No file or folder name, embedded keyword or text in an image holds these words.</p>");
+  } else if (!state.results.length && hasQuery()) {
     showState(`<h3>No results</h3><p>Nothing in ${state.status ? state.status.assets : "the library"} assets clears the relevance cutoff${activeFilters() ? " with these filters" : ""}.</p>
       <p><button type="button" class="primary" id="show-all">Show weaker matches</button></p>`);
     const button = $("show-all");
@@ -77,13 +80,17 @@ function cardFor(hit, index) {
   const card = document.createElement("button");
   card.type = "button"; card.className = hit.weak ? "card weak" : "card"; card.setAttribute("role", "listitem");
   card.dataset.index = index; card.dataset.id = a.id; card.dataset.path = a.path;
-  card.title = `${a.name}\nscore ${hit.score.toFixed(3)} · relevance ${hit.relevance.toFixed(1)}σ\n${a.width}×${a.height} ${a.format}`;
+  card.title = `${a.name}\nscore ${hit.score.toFixed(3)} · relevance ${hit.relevance.toFixed(1)}σ\n${a.width}×${a.height} ${a.format}\n${hit.why}`;
   const img = document.createElement("img");
   img.loading = "lazy"; img.decoding = "async"; img.alt = a.name; img.src = withToken(a.thumbnail_url);
   const badge = document.createElement("span");
   badge.className = "badge";
   badge.innerHTML = `<b></b>${hit.score.toFixed(3)} · ${hit.relevance.toFixed(1)}σ · ${a.width}×${a.height}`;
   badge.querySelector("b").textContent = a.name;
+  // Why it matched: meaning relevance, then each field the query's words were found in.
+  const why = document.createElement("small");
+  why.className = "why"; why.textContent = hit.why;
+  badge.append(document.createElement("br"), why);
   card.append(img, badge);
   if (hit.weak) {
     const flag = document.createElement("span");
@@ -161,7 +168,7 @@ function openDetail(index) {
   const rows = [["Dimensions", `${a.width} × ${a.height} (${a.orientation})`], ["Format", a.format],
     ["File size", formatBytes(a.size_bytes)], ["Folder", a.folder], ["Score", hit.score.toFixed(3)],
     ["Relevance", `${hit.relevance.toFixed(1)}σ`], ["Asset id", a.id],
-    ["Source", a.generated ? "Generated" : "Library"]];
+    ["Source", a.generated ? "Generated" : "Library"], ["Why", hit.why]];
   $("d-meta").replaceChildren(...metaRows(rows));
   $("d-boxes").replaceChildren(); $("d-ocr").hidden = true;
   loadDetail(a.id);
@@ -276,6 +283,12 @@ function bindFilters() {
   const number = (el, key) => { el.onchange = () => { f[key] = el.value; runSearch(); }; };
   number($("f-minw"), "minw"); number($("f-minh"), "minh");
   $("f-all").onchange = (e) => { f.all = e.target.checked; runSearch(); };
+  $("f-mode").onclick = (e) => {
+    if (!e.target.dataset || e.target.dataset.value === undefined) return;
+    f.mode = e.target.dataset.value;
+    for (const b of $("f-mode").children) b.classList.toggle("on", b === e.target);
+    runSearch();
+  };
   const source = sourceFilter();
   source.onclick = (e) => {
     if (!e.target.dataset || e.target.dataset.value === undefined) return;
@@ -284,7 +297,8 @@ function bindFilters() {
     runSearch();
   };
   $("f-reset").onclick = () => {
-    Object.assign(f, { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false });
+    Object.assign(f, { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false, mode: "hybrid" });
+    for (const b of $("f-mode").children) b.classList.toggle("on", b.dataset.value === "hybrid");
     for (const b of source.children) b.classList.toggle("on", b.dataset.value === "");
     $("f-folder").value = ""; $("f-minw").value = ""; $("f-minh").value = ""; $("f-all").checked = false;
     for (const b of $("f-orientation").children) b.classList.toggle("on", b.dataset.value === "");

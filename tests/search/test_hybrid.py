@@ -179,3 +179,77 @@ def test_text_rendered_into_a_photo_is_read_by_ocr_and_found(tmp_path, offline_e
     hits = Searcher(library, offline_encoder).search(Query(parts=parse_text("gala"), mode="keyword")).hits
     assert [Path(h.asset.path).name for h in hits] == ["IMG_7001.jpg"]
     assert hits[0].keywords[0].field == "ocr" and "[GALA]" in hits[0].keywords[0].snippet
+
+
+# -- the edges: command line, HTTP, web page ------------------------------------------------------
+
+def test_the_mode_switch_on_the_command_line(creative):
+    from tests.api.test_cli import scout
+
+    searcher, paths = creative
+    library = searcher.library.path
+    hybrid = json.loads(scout("search", "purrfectbite", "--library", library, "--json", check=0).stdout)
+    assert paths[hybrid[0]["path"]] == "tabby-cat-chelsea.png"
+    assert hybrid[0]["keywords"] == [{"field": "name", "terms": ["purrfectbite"], "snippet": ""}]
+    assert hybrid[0]["why"].startswith("meaning ") and "name: purrfectbite" in hybrid[0]["why"]
+    vector = json.loads(scout("search", "purrfectbite", "--library", library, "--json", "--mode", "vector",
+                              check=0).stdout)
+    assert all(not hit["keywords"] for hit in vector) and paths[vector[0]["path"]] != "tabby-cat-chelsea.png"
+    table = scout("search", "grand opening", "--library", library, "--mode", "keyword", check=0).stdout
+    assert table.splitlines()[0].endswith("ocr: grand, opening “[GRAND] [OPENING]”")
+    wrong = scout("search", "lumina", "--library", library, "--mode", "fuzzy", check=2)
+    assert "Unknown search mode 'fuzzy'" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+@pytest.fixture(scope="module")
+def creative_server(creative, offline_encoder):
+    from tests.api.conftest import serve
+
+    searcher, _ = creative
+    with serve(searcher.library.path, offline_encoder) as server:
+        yield server
+
+
+def test_the_mode_switch_over_http(creative, creative_server):
+    _, paths = creative
+    with creative_server.client() as client:
+        answer = client.get("/api/search", params={"q": "grand opening"}).json()
+        assert answer["mode"] == "hybrid" and paths[answer["results"][0]["asset"]["path"]] == "brick-wall-texture.png"
+        assert answer["results"][0]["keywords"][0] == {"field": "ocr", "terms": ["grand", "opening"],
+                                                       "snippet": "[GRAND] [OPENING]"}
+        vector = client.get("/api/search", params={"q": "grand opening", "mode": "vector"}).json()
+        assert vector["mode"] == "vector" and all(not hit["keywords"] for hit in vector["results"])
+        assert client.get("/api/search", params={"q": "lumina", "mode": "fuzzy"}).status_code == 422
+        empty = client.get("/api/search", params={"q": "*", "mode": "keyword"})
+        assert empty.status_code == 400 and "needs words" in empty.json()["error"]
+
+
+def test_the_mode_selector_and_why_line_in_the_web_page(creative, creative_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    from tests.browser import wait
+
+    _, paths = creative
+
+    def first_card(driver):
+        cards = driver.find_elements(By.CSS_SELECTOR, ".card")
+        return (paths.get(cards[0].get_attribute("data-path")), cards[0].find_element(By.CSS_SELECTOR, ".why")
+                .get_attribute("textContent")) if cards else (None, "")
+
+    browser.get(creative_server.url)
+    wait(browser).until(EC.element_to_be_clickable((By.ID, "q"))).send_keys("purrfectbite")
+    wait(browser).until(lambda d: first_card(d)[0] == "tabby-cat-chelsea.png")
+    assert "name: purrfectbite" in first_card(browser)[1]
+    browser.find_element(By.CSS_SELECTOR, '#f-mode [data-value="vector"]').click()
+    wait(browser).until(lambda d: first_card(d)[0] not in (None, "tabby-cat-chelsea.png"))
+    assert "name:" not in first_card(browser)[1] and first_card(browser)[1].startswith("meaning")
+    browser.find_element(By.CSS_SELECTOR, '#f-mode [data-value="keyword"]').click()
+    box = browser.find_element(By.ID, "q")
+    box.clear()
+    box.send_keys("lumina")
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) == 2)
+    assert "folder: lumina" in first_card(browser)[1]
+    box.clear()
+    box.send_keys("zebra")
+    wait(browser).until(lambda d: "holds these words" in d.find_element(By.ID, "state").text)
