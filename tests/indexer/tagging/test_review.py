@@ -29,15 +29,22 @@ def test_no_threshold_reaching_the_target_falls_back_to_best_f1_and_says_so():
     assert proposal.proposed == 6.0 and "best F1" in proposal.reason
 
 
+def busiest_other_tag(library, besides: str) -> str:
+    return max((t for t in tag_reads.tag_overview(library) if t.name != besides), key=lambda t: t.waiting).name
+
+
 def test_applied_thresholds_change_what_the_queue_shows(tagged_library):
     desk = TagDesk(tagged_library)
-    crowd = tag_reads.review_queue(tagged_library, tag="crowd", limit=50)
-    assert crowd, "the offline model suggests 'crowd' on some sample photos"
-    desk.decide([(s.asset.id, "crowd", "rejected") for s in crowd], "ana")
+    other = busiest_other_tag(tagged_library, "cat")
+    wrong = tag_reads.review_queue(tagged_library, tag=other, limit=50)
+    assert wrong, "the offline model suggests more than cats on the sample photos"
+    desk.decide([(s.asset.id, other, "rejected") for s in wrong], "ana")
     cat = asset_named(tagged_library, "tabby-cat-chelsea.png")
+    (suggested,) = [s for s in tag_reads.review_queue(tagged_library, tag="cat") if s.asset.id == cat]
     desk.decide([(cat, "cat", "accepted")], "ana")
     proposals = {p.tag: p for p in desk.calibrate(min_decisions=1)}
-    assert proposals["cat"].proposed is not None and proposals["crowd"].proposed is None
+    assert proposals["cat"].proposed == suggested.confidence and proposals[other].proposed is None
     assert desk.apply(list(proposals.values())) == 1
-    assert tag_reads.tag_overview(tagged_library)[0].threshold_source in ("default", "calibrated")
-    assert {t.name: t.threshold_source for t in tag_reads.tag_overview(tagged_library)}["cat"] == "calibrated"
+    overview = {t.name: t for t in tag_reads.tag_overview(tagged_library)}
+    assert (overview["cat"].threshold, overview["cat"].threshold_source) == (suggested.confidence, "calibrated")
+    assert overview[other].threshold_source == "default"
