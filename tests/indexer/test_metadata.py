@@ -143,8 +143,9 @@ def test_a_file_exiv2_cannot_read_is_recorded_not_retried(tmp_path, tiny_encoder
     stats = result.passes[0]
     assert stats.done == 2
     b = _meta(library, photos, "b.jpg")
-    assert b is not None  # a row either way: read (exiv2 tolerates it) or an error recorded
-    assert run_pass(library, MetadataPass()).total == 0
+    assert b.error == "RuntimeError: This does not look like a TIFF image" and b.camera is None
+    assert stats.failed == 1 and _meta(library, photos, "a.jpg").error is None
+    assert run_pass(library, MetadataPass()).total == 0  # recorded: not read again
 
 
 def test_rules_for_dates_and_rights():

@@ -1,0 +1,57 @@
+"""The Duplicates page in real headless Chromium: groups with their suggested keeper marked,
+thumbnails loaded, the identical-only switch, and file names shown as text, never as HTML."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from selenium.webdriver.common.by import By
+
+from benchmarks.duplicates import write_variants
+from indexer.metadata import MetadataPass
+from indexer.perceptual import PerceptualPass
+from tests.api.conftest import serve
+from tests.browser import ARTIFACTS, wait
+from tests.conftest import SAMPLE_PHOTOS, index_folder
+
+HOSTILE = "<img src=x onerror=alert(1)>.jpg"
+
+
+def test_groups_show_the_keeper_and_the_exact_switch_narrows_them(browser, tmp_path, offline_encoder):
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name in ("spacex-rocket-launch.jpg", "pink-flower-closeup.jpg"):
+        shutil.copy2(SAMPLE_PHOTOS / name, root / name)
+        os.utime(root / name, (1_500_000_000, 1_500_000_000))
+    write_variants(root / "spacex-rocket-launch.jpg", root / "variants")
+    shutil.copy2(SAMPLE_PHOTOS / "pink-flower-closeup.jpg", root / HOSTILE)
+    library, _ = index_folder(tmp_path / "lib", [root], offline_encoder, passes=[MetadataPass(), PerceptualPass()])
+    library.close()
+    with serve(tmp_path / "lib", offline_encoder) as server:
+        browser.get(f"{server.url}/")
+        wait(browser).until(lambda d: d.find_element(By.ID, "nav-duplicates")).click()
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#clusters .cluster")) == 2)
+        assert browser.find_element(By.ID, "d-status").text.startswith("2 groups, 6 files besides the suggested keepers")
+        cards = browser.find_elements(By.CSS_SELECTOR, "#clusters .cluster")
+        near = next(c for c in cards if "NEAR" in c.find_element(By.CSS_SELECTOR, ".badge").text.upper())
+        keeper = near.find_element(By.CSS_SELECTOR, ".member.keeper")
+        assert keeper.find_element(By.CSS_SELECTOR, ".role").text == "Keep"
+        assert keeper.find_element(By.CSS_SELECTOR, ".path").text == str(root / "spacex-rocket-launch.jpg")
+        assert len(near.find_elements(By.CSS_SELECTOR, ".member.near")) == 5
+        assert [c.find_element(By.TAG_NAME, "h2").text.split(":")[0][-7:] for c in cards] == ["Group 1", "Group 2"]
+        browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")  # thumbnails load lazily
+        wait(browser).until(lambda d: d.execute_script(
+            "return [...document.querySelectorAll('#clusters img')].every(i => i.complete && i.naturalWidth > 0)"))
+        paths = [p.text for p in browser.find_elements(By.CSS_SELECTOR, ".member .path")]
+        assert str(root / HOSTILE) in paths  # shown as text
+        assert not browser.find_elements(By.CSS_SELECTOR, ".member figcaption img")  # never parsed as HTML
+        browser.execute_script("window.scrollTo(0, 0)")
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "duplicates.png"))
+
+        browser.find_element(By.ID, "exact").click()
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#clusters .cluster")) == 1)
+        only = browser.find_element(By.CSS_SELECTOR, "#clusters .cluster")
+        assert "IDENTICAL" in only.find_element(By.CSS_SELECTOR, ".badge").text.upper()
+        assert {m.text for m in only.find_elements(By.CSS_SELECTOR, ".role")} == {"Keep", "Same file"}
