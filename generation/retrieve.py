@@ -26,8 +26,9 @@ class RetrieveSettings:
     include_generated: bool = True  # False leaves earlier generated images out of the pool
 
     def effective_filters(self) -> Filters:
-        """The filters, never pooling an asset whose licence expired or is marked restricted."""
-        filters = dataclasses.replace(self.filters, exclude_flagged=True)
+        """The filters, never pooling an asset whose stored brand-safety verdict is ``block``, nor one
+        whose licence expired or is marked restricted."""
+        filters = dataclasses.replace(self.filters, safety=self.filters.safety or "not-blocked", exclude_flagged=True)
         return filters if self.include_generated else dataclasses.replace(filters, generated=False)
 
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.catalog import GENERATED_CLAUSE
+from indexer.catalog.safety import SAFETY_CLAUSES
+from indexer.catalog.safety import SAFETY_CLAUSES
+from indexer.catalog.safety import SAFETY_CLAUSES
 from indexer.catalog.media import media_clause
 from indexer.errors import QueryError
 
@@ -110,6 +113,9 @@ class Filters:
     min_height: int | None = None
     formats: tuple[str, ...] = ()
     generated: bool | None = None  # True: only generated images; False: only the library's own
+    safety: str | None = None  # stored brand-safety verdicts: safe, not-blocked, review, blocked
+    safety: str | None = None  # stored brand-safety verdicts: safe, not-blocked, review, blocked
+    safety: str | None = None  # stored brand-safety verdicts: safe, not-blocked, review, blocked
     # Embedded metadata (indexer.metadata): capture time in unix seconds, from inclusive, to
     # exclusive; a part of "make model"; with or without GPS; expired and restricted rights left out.
     captured_from: float | None = None
@@ -128,11 +134,20 @@ class Filters:
             if value is not None and not 0 <= value <= MAX_DIMENSION:
                 raise QueryError(f"{name} must be between 0 and {MAX_DIMENSION}, got {value}.")
         self.check_formats()
+        if self.safety and self.safety not in SAFETY_CLAUSES:
+            raise QueryError(f"Unknown safety filter {self.safety!r}.", hint=f"Use one of {', '.join(SAFETY_CLAUSES)} "
+                             "(verdicts of the last `scout safety`).")
+        if self.safety and self.safety not in SAFETY_CLAUSES:
+            raise QueryError(f"Unknown safety filter {self.safety!r}.", hint=f"Use one of {', '.join(SAFETY_CLAUSES)} "
+                             "(verdicts of the last `scout safety`).")
+        if self.safety and self.safety not in SAFETY_CLAUSES:
+            raise QueryError(f"Unknown safety filter {self.safety!r}.", hint=f"Use one of {', '.join(SAFETY_CLAUSES)} "
+                             "(verdicts of the last `scout safety`).")
 
     @property
     def active(self) -> bool:
         return bool(self.folder or self.orientation or self.min_width or self.min_height or self.formats
-                    or self.generated is not None or self.media_clause()[1])
+                    or self.generated is not None or self.media_clause()[1] or bool(self.safety))
 
     def sql(self) -> tuple[str, list]:
         """A WHERE clause over assets ``a`` joined to contents ``c``."""
@@ -159,6 +174,12 @@ class Filters:
             params += [normalize_format(f) for f in self.formats]
         if self.generated is not None:
             clauses.append(GENERATED_CLAUSE if self.generated else f"NOT {GENERATED_CLAUSE}")
+        if self.safety:
+            clauses.append(SAFETY_CLAUSES[self.safety])
+        if self.safety:
+            clauses.append(SAFETY_CLAUSES[self.safety])
+        if self.safety:
+            clauses.append(SAFETY_CLAUSES[self.safety])
         media, media_params = self.media_clause()
         clauses.append(media)
         return " AND ".join(clauses), params + media_params
