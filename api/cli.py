@@ -41,8 +41,6 @@ LAZY_COMMANDS = {
     "export": ("api.cli_library", "export_app", "Export the catalog (csv, json) or write XMP sidecars."),
     "tag": ("api.cli_tags", "app", "Suggest tags from a taxonomy, review them, calibrate thresholds."),
     "safety": ("api.cli_safety", "safety", "Judge every asset for brand safety (safe / review / block) against a policy."),
-    "safety": ("api.cli_safety", "safety", "Judge every asset for brand safety (safe / review / block) against a policy."),
-    "safety": ("api.cli_safety", "safety", "Judge every asset for brand safety (safe / review / block) against a policy."),
     "report": ("api.cli_review", "report",
                "The review report: mean rating per arm with 95 % CI, agreement, approval, share, time."),
 }
@@ -245,8 +243,6 @@ def search(
     min_height: Optional[int] = typer.Option(None, "--min-height"),
     formats: list[str] = typer.Option([], "--format", help="Only these formats (jpeg, png, ...; repeatable)."),
     source: str = typer.Option("any", "--source", help="library (own images only), generated, or any."),
-    safety: Optional[str] = typer.Option(None, "--safety", help="safe, not-blocked, review or blocked (see scout safety)."),
-    safety: Optional[str] = typer.Option(None, "--safety", help="safe, not-blocked, review or blocked (see scout safety)."),
     safety: Optional[str] = typer.Option(None, "--safety", help="safe, not-blocked, review or blocked (see scout safety)."),
     captured_from: Optional[str] = typer.Option(None, "--captured-from", help="Only photos taken on or after this day (YYYY-MM-DD)."),
     captured_to: Optional[str] = typer.Option(None, "--captured-to", help="Only photos taken on or before this day (YYYY-MM-DD)."),

@@ -211,29 +211,3 @@ class SafetyOut(BaseModel):
     policy: Optional[str] = None
     error: Optional[str] = None
     judged_at: Optional[float] = None
-
-
-class SafetyOut(BaseModel):
-    """An asset's brand-safety verdict (``scout safety``) with the reasons and their evidence:
-    scores, matched words with OCR snippets, nudity boxes in the original's pixels."""
-
-    verdict: Optional[str] = Field(None, description="safe, review or block; null: not judged yet, or the check failed")
-    categories: list[str] = []
-    contexts: list[str] = []
-    reasons: list[dict] = []
-    policy: Optional[str] = None
-    error: Optional[str] = None
-    judged_at: Optional[float] = None
-
-
-class SafetyOut(BaseModel):
-    """An asset's brand-safety verdict (``scout safety``) with the reasons and their evidence:
-    scores, matched words with OCR snippets, nudity boxes in the original's pixels."""
-
-    verdict: Optional[str] = Field(None, description="safe, review or block; null: not judged yet, or the check failed")
-    categories: list[str] = []
-    contexts: list[str] = []
-    reasons: list[dict] = []
-    policy: Optional[str] = None
-    error: Optional[str] = None
-    judged_at: Optional[float] = None

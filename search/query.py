@@ -19,8 +19,6 @@ import numpy as np
 
 from indexer.catalog import GENERATED_CLAUSE
 from indexer.catalog.safety import SAFETY_CLAUSES
-from indexer.catalog.safety import SAFETY_CLAUSES
-from indexer.catalog.safety import SAFETY_CLAUSES
 from indexer.catalog.media import media_clause
 from indexer.errors import QueryError
 
@@ -114,8 +112,6 @@ class Filters:
     formats: tuple[str, ...] = ()
     generated: bool | None = None  # True: only generated images; False: only the library's own
     safety: str | None = None  # stored brand-safety verdicts: safe, not-blocked, review, blocked
-    safety: str | None = None  # stored brand-safety verdicts: safe, not-blocked, review, blocked
-    safety: str | None = None  # stored brand-safety verdicts: safe, not-blocked, review, blocked
     # Embedded metadata (indexer.metadata): capture time in unix seconds, from inclusive, to
     # exclusive; a part of "make model"; with or without GPS; expired and restricted rights left out.
     captured_from: float | None = None
@@ -134,12 +130,6 @@ class Filters:
             if value is not None and not 0 <= value <= MAX_DIMENSION:
                 raise QueryError(f"{name} must be between 0 and {MAX_DIMENSION}, got {value}.")
         self.check_formats()
-        if self.safety and self.safety not in SAFETY_CLAUSES:
-            raise QueryError(f"Unknown safety filter {self.safety!r}.", hint=f"Use one of {', '.join(SAFETY_CLAUSES)} "
-                             "(verdicts of the last `scout safety`).")
-        if self.safety and self.safety not in SAFETY_CLAUSES:
-            raise QueryError(f"Unknown safety filter {self.safety!r}.", hint=f"Use one of {', '.join(SAFETY_CLAUSES)} "
-                             "(verdicts of the last `scout safety`).")
         if self.safety and self.safety not in SAFETY_CLAUSES:
             raise QueryError(f"Unknown safety filter {self.safety!r}.", hint=f"Use one of {', '.join(SAFETY_CLAUSES)} "
                              "(verdicts of the last `scout safety`).")
@@ -174,10 +164,6 @@ class Filters:
             params += [normalize_format(f) for f in self.formats]
         if self.generated is not None:
             clauses.append(GENERATED_CLAUSE if self.generated else f"NOT {GENERATED_CLAUSE}")
-        if self.safety:
-            clauses.append(SAFETY_CLAUSES[self.safety])
-        if self.safety:
-            clauses.append(SAFETY_CLAUSES[self.safety])
         if self.safety:
             clauses.append(SAFETY_CLAUSES[self.safety])
         media, media_params = self.media_clause()

@@ -10,7 +10,6 @@ from api.schemas import AssetDetailOut, AssetOut, MediaOut, OcrOut, SafetyOut, S
 from indexer.errors import AssetNotFound
 from search import files
 from search import safety as safety_reads
-from search import safety as safety_reads
 from search.query import Example
 
 router = APIRouter(prefix="/api/assets", tags=["assets"], dependencies=[Depends(require_read_token)])
@@ -30,11 +29,6 @@ def asset_detail(asset_id: AssetId, s: ServerState = Depends(state)) -> AssetDet
                           content_hash=asset.hash, indexed_at=asset.indexed_at, provenance=provenance,
                           ocr=OcrOut(text=ocr.text, lines=ocr.lines, engine=ocr.engine, error=ocr.error) if ocr else None,
                           metadata=MediaOut.of(media) if media else None)
-
-
-@router.get("/{asset_id}/safety", response_model=SafetyOut, summary="One asset's brand-safety verdict and evidence")
-def asset_safety(asset_id: AssetId, s: ServerState = Depends(state)) -> SafetyOut:
-    return SafetyOut(**safety_reads.asset_safety(s.library, asset_id).as_dict())
 
 
 @router.get("/{asset_id}/safety", response_model=SafetyOut, summary="One asset's brand-safety verdict and evidence")

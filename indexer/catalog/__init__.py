@@ -33,9 +33,6 @@ from indexer.catalog.perceptual import PerceptualTables
 from indexer.catalog.provenance import ProvenanceTables
 from indexer.catalog.reviews import ReviewTables
 from indexer.catalog.safety import SafetyTables
-from indexer.catalog.safety import SafetyTables
-from indexer.catalog.safety import SafetyTables
-from indexer.catalog.safety import SafetyTables
 from indexer.catalog.rows import (
     GENERATED_CLAUSE,
     AssetRow,
@@ -53,7 +50,7 @@ from indexer.catalog.words import WordTables
 
 
 class Catalog(AssetTables, MediaTables, OcrTables, PerceptualTables, PassTables, ProvenanceTables, ReviewTables,
-              SafetyTables, TagTables, WordTables, SafetyTables, SafetyTables, SafetyTables, CatalogStore):
+              SafetyTables, TagTables, WordTables, CatalogStore):
     """All SQL in Scout lives in this package: one class, its tables grouped by family."""
 
     def __init__(self, path, *, readonly: bool = False):

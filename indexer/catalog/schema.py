@@ -149,39 +149,6 @@ DDL_SAFETY = [
     "signals TEXT, error TEXT, seconds REAL, at REAL)",
     "CREATE INDEX {schema}safety_verdict ON safety (verdict)",
 ]
-DDL_SAFETY = [
-    # Brand-safety verdicts (indexer/safety), by content, stamped in ``policy`` with the policy
-    # (name@digest), the checks, the model and the OCR engine that fed them: any change re-judges.
-    # ``categories`` / ``contexts``: JSON lists of what was seen; ``reasons``: JSON list of
-    # {key, verdict, why, signals}; ``signals``: every raw signal (scores, words, boxes, snippets)
-    # so a reviewer sees the evidence and the evaluation can re-decide without re-running checks.
-    "CREATE TABLE {schema}safety (hash TEXT PRIMARY KEY, policy TEXT NOT NULL, verdict TEXT "
-    "CHECK (verdict IN ('safe', 'review', 'block')), categories TEXT, contexts TEXT, reasons TEXT, "
-    "signals TEXT, error TEXT, seconds REAL, at REAL)",
-    "CREATE INDEX {schema}safety_verdict ON safety (verdict)",
-]
-DDL_SAFETY = [
-    # Brand-safety verdicts (indexer/safety), by content, stamped in ``policy`` with the policy
-    # (name@digest), the checks, the model and the OCR engine that fed them: any change re-judges.
-    # ``categories`` / ``contexts``: JSON lists of what was seen; ``reasons``: JSON list of
-    # {key, verdict, why, signals}; ``signals``: every raw signal (scores, words, boxes, snippets)
-    # so a reviewer sees the evidence and the evaluation can re-decide without re-running checks.
-    "CREATE TABLE {schema}safety (hash TEXT PRIMARY KEY, policy TEXT NOT NULL, verdict TEXT "
-    "CHECK (verdict IN ('safe', 'review', 'block')), categories TEXT, contexts TEXT, reasons TEXT, "
-    "signals TEXT, error TEXT, seconds REAL, at REAL)",
-    "CREATE INDEX {schema}safety_verdict ON safety (verdict)",
-]
-DDL_SAFETY = [
-    # Brand-safety verdicts (indexer/safety), by content, stamped in ``policy`` with the policy
-    # (name@digest), the checks, the model and the OCR engine that fed them: any change re-judges.
-    # ``categories`` / ``contexts``: JSON lists of what was seen; ``reasons``: JSON list of
-    # {key, verdict, why, signals}; ``signals``: every raw signal (scores, words, boxes, snippets)
-    # so a reviewer sees the evidence and the evaluation can re-decide without re-running checks.
-    "CREATE TABLE {schema}safety (hash TEXT PRIMARY KEY, policy TEXT NOT NULL, verdict TEXT "
-    "CHECK (verdict IN ('safe', 'review', 'block')), categories TEXT, contexts TEXT, reasons TEXT, "
-    "signals TEXT, error TEXT, seconds REAL, at REAL)",
-    "CREATE INDEX {schema}safety_verdict ON safety (verdict)",
-]
 
 DDL_TAGS = [
     # The model's suggestions (replaced on every re-tag), stored from a low floor up so a lowered
@@ -222,9 +189,6 @@ def temp_tables(version: int) -> list[str]:
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1, _migration_2, _migration_3, _migration_4, _ddl_migration(DDL_5), _ddl_migration(DDL_6),
-    _ddl_migration(DDL_SAFETY),
-    _ddl_migration(DDL_SAFETY),
-    _ddl_migration(DDL_SAFETY),
     _ddl_migration(DDL_SAFETY),
     _ddl_migration(DDL_TAGS),
 ]
