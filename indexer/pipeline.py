@@ -32,6 +32,7 @@ from indexer.encoders.base import Encoder
 from indexer.errors import ConfigError, DecodeError
 from indexer.library import Library
 from indexer.passes import ContentPass, PassProgress, PassStats, run_passes
+from indexer.tagging.tagger import TagRunStats, tag_new_contents
 from indexer.scan import ScannedFile, ScanProblem, looks_like_image_name, sniff_format, walk
 from indexer.settings import IndexSettings
 
@@ -74,6 +75,7 @@ class RunResult:
     stats: RunStats
     model_id: str
     passes: tuple[PassStats, ...] = ()  # what each content pass did after the embedding
+    tags: TagRunStats | None = None  # what tagging did, in a library that has a taxonomy
 
 
 Progress = Callable[[RunStats], None]
@@ -205,6 +207,7 @@ class IndexRun:
         self.passes = passes
         self.pass_progress = pass_progress
         self.pass_stats: list[PassStats] = []
+        self.tag_stats: TagRunStats | None = None
         self.stats = RunStats()
         self.batch = Batch()
         self.pending: list[_Prepared] = []
@@ -230,6 +233,8 @@ class IndexRun:
                 # After the vectors are committed and searchable: the slower readers fill in.
                 self.pass_stats = run_passes(self.library, self.passes, workers=self.settings.decode_workers,
                                              progress=self.pass_progress)
+                # A tagged library tags what this run added (vectors only: cheap, see indexer.tagging).
+                self.tag_stats = tag_new_contents(self.library, self.encoder)
                 status = "completed"
             finally:
                 self.stats.seconds = time.monotonic() - self.stats.started
@@ -241,7 +246,7 @@ class IndexRun:
                     # own error; the run then reads as interrupted once this process is gone.
                     if status == "completed":
                         raise
-        return RunResult(run_id, status, self.stats, self.encoder.model_id, tuple(self.pass_stats))
+        return RunResult(run_id, status, self.stats, self.encoder.model_id, tuple(self.pass_stats), self.tag_stats)
 
     def _changed_files(self, root: str, known: dict[str, KnownFile], seen: set[str]) -> Iterator[FileWrite]:
         for item in walk(Path(root), allowed=self.catalog.roots()):

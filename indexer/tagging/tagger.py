@@ -103,26 +103,31 @@ class Tagger:
     def run(self, taxonomy: Taxonomy, progress: TagProgress | None = None) -> TagRunStats:
         """Score every content not yet scored with this model and taxonomy; the writer lock is held."""
         check_thresholds_model(taxonomy, self.encoder.model_id)
+        with self.library.writer_lock():
+            return self.run_locked(taxonomy, progress)
+
+    def run_locked(self, taxonomy: Taxonomy, progress: TagProgress | None = None) -> TagRunStats:
+        """:meth:`run` for a caller that already holds the writer lock (an index run)."""
+        check_thresholds_model(taxonomy, self.encoder.model_id)
         report = progress or (lambda s: None)
         model, version = self.encoder.model_id, self.version(taxonomy)
-        with self.library.writer_lock():
-            stats = TagRunStats(total=self.catalog.untagged_count(version))
-            self._store_taxonomy(taxonomy)
-            report(stats)
-            if stats.total:
-                tags = taxonomy.scored_tags
-                matrix = tag_vectors(self.encoder, taxonomy)
-                centre, spread = self._calibration(taxonomy, matrix)
-                for hashes, vectors in self.catalog.untagged_vectors(version):
-                    confidence = calibrated(vectors @ matrix.T, centre, spread)
-                    rows, cols = np.nonzero(confidence >= STORE_FLOOR)
-                    writes = [SuggestionWrite(hashes[i], tags[j].name, round(float(confidence[i, j]), 4),
-                                              tags[j].group) for i, j in zip(rows, cols)]
-                    self.catalog.write_suggestions(model, version, hashes, writes)
-                    stats.scored += len(hashes)
-                    stats.suggestions += len(writes)
-                    stats.seconds = time.monotonic() - stats.started
-                    report(stats)
+        stats = TagRunStats(total=self.catalog.untagged_count(version))
+        self._store_taxonomy(taxonomy)
+        report(stats)
+        if stats.total:
+            tags = taxonomy.scored_tags
+            matrix = tag_vectors(self.encoder, taxonomy)
+            centre, spread = self._calibration(taxonomy, matrix)
+            for hashes, vectors in self.catalog.untagged_vectors(version):
+                confidence = calibrated(vectors @ matrix.T, centre, spread)
+                rows, cols = np.nonzero(confidence >= STORE_FLOOR)
+                writes = [SuggestionWrite(hashes[i], tags[j].name, round(float(confidence[i, j]), 4),
+                                          tags[j].group) for i, j in zip(rows, cols)]
+                self.catalog.write_suggestions(model, version, hashes, writes)
+                stats.scored += len(hashes)
+                stats.suggestions += len(writes)
+                stats.seconds = time.monotonic() - stats.started
+                report(stats)
         stats.seconds = time.monotonic() - stats.started
         return stats
 
@@ -147,6 +152,17 @@ class Tagger:
         self.catalog.set_meta(**{TAXONOMY_META: taxonomy.model_dump_json()})
         self.catalog.replace_taxonomy_thresholds(self.encoder.model_id, [
             ThresholdRow(t.name, t.threshold, "taxonomy", None, None, 0) for t in taxonomy.tags if t.threshold is not None])
+
+
+def tag_new_contents(library: Library, encoder: Encoder) -> TagRunStats | None:
+    """After an index run (writer lock held): tag what it added with the library's taxonomy, if the
+    library was ever tagged; a library nobody tagged pays one meta read."""
+    taxonomy = stored_taxonomy(library)
+    if taxonomy is None:
+        return None
+    if taxonomy.model and taxonomy.model != encoder.model_id:  # thresholds of another model: no guessing
+        return None
+    return Tagger(library, encoder).run_locked(taxonomy)
 
 
 def stored_taxonomy(library: Library) -> Taxonomy | None:

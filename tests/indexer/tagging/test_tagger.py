@@ -7,12 +7,12 @@ import pytest
 import yaml
 
 from indexer.errors import ConfigError
-from indexer.pipeline import reembed
+from indexer.pipeline import IndexRun, reembed
 from indexer.tagging.review import TagDesk
 from indexer.tagging.tagger import Tagger
 from indexer.tagging.taxonomy import load_taxonomy
 from search import tags as tag_reads
-from tests.conftest import write_images
+from tests.conftest import SAMPLE_PHOTOS, index_folder, write_images
 from tests.indexer.tagging.conftest import asset_named
 
 
@@ -32,13 +32,19 @@ def test_clear_subjects_get_their_tag_first(tagged_library):
     assert top[0].asset.name == "tabby-cat-chelsea.png" and top[0].path == ("nature", "cat")
 
 
-def test_an_unchanged_re_tag_scores_nothing_and_a_new_photo_only_itself(tagged_library, offline_encoder, tmp_path):
+def test_an_unchanged_re_tag_scores_nothing_and_an_index_run_tags_only_what_it_added(tagged_library,
+                                                                                    offline_encoder, tmp_path):
     tagger = Tagger(tagged_library, offline_encoder)
     assert tagger.run(load_taxonomy()).scored == 0
     write_images(tmp_path / "photos", 1, start=50)
-    from indexer.pipeline import IndexRun
-    IndexRun(tagged_library, offline_encoder).run([tmp_path / "photos"])
-    assert tagger.run(load_taxonomy()).scored == 1
+    result = IndexRun(tagged_library, offline_encoder).run([tmp_path / "photos"])
+    assert (result.tags.total, result.tags.scored) == (1, 1)
+    assert tagger.run(load_taxonomy()).scored == 0
+
+
+def test_an_index_run_of_an_untagged_library_does_no_tagging(tmp_path, offline_encoder):
+    library, result = index_folder(tmp_path / "lib", [SAMPLE_PHOTOS], offline_encoder)
+    assert result.tags is None and library.catalog.untagged_count("any") == 18
 
 
 def test_a_changed_prompt_re_scores_and_replaces_only_suggestions(tagged_library, offline_encoder, tmp_path):
