@@ -176,6 +176,8 @@ class StatusOut(BaseModel):
     last_run: Optional[dict] = Field(description="The last index run; a killed one reads 'interrupted'.")
     generation: int = Field(description="Same as catalog_generation (kept for older clients).")
     read_only: bool
+    ocr: Optional[dict] = Field(None, description="Text in images: {enabled (the library's switch), read, "
+                                "with_text, failed} counted over contents.")
 
 
 class IndexJobIn(BaseModel):

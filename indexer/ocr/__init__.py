@@ -90,10 +90,7 @@ class OcrEngine(Protocol):
 
 Loader = Callable[[OcrOptions], OcrEngine]
 
-OCR_ENGINES: Registry[Loader] = Registry(
-    "ocr engine", "scout.ocr_engines", {"rapidocr": "indexer.ocr.rapid:load"},
-    example=f"an OCR engine named {DEFAULT_ENGINE!r}",
-)
+OCR_ENGINES: Registry[Loader] = Registry("ocr engine", "scout.ocr_engines", {DEFAULT_ENGINE: "indexer.ocr.rapid:load"})
 
 
 def default_switch(environ: Mapping[str, str]) -> bool:

@@ -35,6 +35,8 @@ def test_the_detail_returns_the_text_and_its_boxes(ocr_server):
     with server.client() as client:
         detail = client.get(f"/api/assets/{ids['coffee-ad.jpg']}").json()
         plain = client.get(f"/api/assets/{ids['flower.jpg']}").json()
+        status = client.get("/api/status").json()
+    assert status["ocr"] == {"enabled": True, "read": 2, "with_text": 1, "failed": 0}
     ocr = detail["ocr"]
     assert "FRESHROAST" in squeezed(ocr["text"]) and ocr["error"] is None and ocr["engine"].startswith("rapidocr")
     line = next(line for line in ocr["lines"] if "FRESH" in line["text"])
