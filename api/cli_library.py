@@ -25,7 +25,6 @@ def duplicates(
     min_similarity: float = typer.Option(None, "--min-similarity",
                                          help="Cosine floor for candidate pairs (default: search.duplicates)."),
     max_hamming: int = typer.Option(None, "--max-hamming", help="Most pHash bits two copies may differ by (0-32)."),
-    neighbours: int = typer.Option(None, "--neighbours", help="Nearest neighbours looked at per image."),
     exact_only: bool = typer.Option(False, "--exact", help="Only identical files (same content) at several paths."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -36,7 +35,7 @@ def duplicates(
     settings = DuplicateSettings(
         min_similarity=defaults.min_similarity if min_similarity is None else min_similarity,
         max_hamming=defaults.max_hamming if max_hamming is None else max_hamming,
-        neighbours=defaults.neighbours if neighbours is None else neighbours, exact_only=exact_only)
+        exact_only=exact_only)
     report = find_duplicates(Library.open(library_path(library), readonly=True), settings)
     if as_json:
         out.print_json(data={"clusters": [cluster_json(c) for c in report.clusters], "contents": report.contents,

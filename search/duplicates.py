@@ -3,15 +3,14 @@ slightly cropped or colour-graded copies), each cluster with a suggested keeper.
 
 Two signals, because neither suffices alone (measured in BENCHMARKS.md "Duplicates"):
 
-* Embedding similarity finds candidates cheaply: each content's nearest neighbours in the
-  library's vector space. But a burst of one scene, or two shots of one landmark, are just as
-  close as a recompressed copy, and with the offline model a downscaled copy can score below a
-  pair of unrelated photos.
-* The perceptual hash (:mod:`indexer.perceptual`) confirms: copies of one picture sit a few bits
-  apart, different pictures near 32 of 64.
+* Embedding similarity says "looks alike". But a burst of one scene, or two shots of one
+  landmark, are just as close as a recompressed copy, and with the offline model a downscaled
+  copy can score below a pair of unrelated photos.
+* The perceptual hash (:mod:`indexer.perceptual`) says "same picture": copies sit a few bits
+  apart, different pictures near 32 of 64; crops move it most.
 
-So a pair of contents is a near-duplicate when one is among the other's ``neighbours`` nearest,
-its cosine is at least ``min_similarity`` and its pHash distance at most ``max_hamming``; or, for
+So a pair of contents is a near-duplicate when its cosine is at least ``min_similarity`` and
+its pHash distance at most ``max_hamming``; or, for
 a pair the embedding holds nearly identical (cosine at least ``close_similarity``), a pHash
 distance up to ``close_hamming``. The second rule is for crops: cutting 4 % off each side moves
 pHash by 4-26 bits (median 10) while the cosine stays above 0.98.
@@ -36,21 +35,20 @@ from indexer.library import Library
 from indexer.perceptual import PHASH, hamming
 
 # Measured with benchmarks/duplicates.py on the sample photos and their variants (BENCHMARKS.md
-# "Duplicates"): resized, recompressed and graded copies sit 0-6 pHash bits from the original,
-# 4 % crops 4-26 (cosine >= 0.98), different photos 20-42 bits (cosine up to 0.97).
-MIN_SIMILARITY = 0.6
+# "Librarian passes and duplicate thresholds"): resized, recompressed and graded copies sit 0-6
+# pHash bits from the original, 4 % crops 4-26 (cosine 0.89-1), different photos 18-44 bits.
+MIN_SIMILARITY = 0.5
 MAX_HAMMING = 12
 CLOSE_SIMILARITY = 0.975
 CLOSE_HAMMING = 18
-NEIGHBOURS = 10
-_BLOCK = 2048
+_BLOCK = 4096  # hashes per range search
+_PAIRS = 200_000  # candidate pairs per cosine batch (two 512-d gathers: ~800 MB)
 
 
 @dataclass(frozen=True)
 class DuplicateSettings:
     min_similarity: float = MIN_SIMILARITY
     max_hamming: int = MAX_HAMMING
-    neighbours: int = NEIGHBOURS
     exact_only: bool = False
     close_similarity: float = CLOSE_SIMILARITY
     close_hamming: int = CLOSE_HAMMING
@@ -58,11 +56,12 @@ class DuplicateSettings:
     def __post_init__(self) -> None:
         if not -1.0 <= self.min_similarity <= 1.0:
             raise QueryError(f"min_similarity must be between -1 and 1, got {self.min_similarity}.")
-        if not 0 <= self.max_hamming <= 32:
-            raise QueryError(f"max_hamming must be between 0 and 32 bits, got {self.max_hamming}.",
-                             hint="Copies sit a few bits apart; 32 is what unrelated pictures differ by.")
-        if not 1 <= self.neighbours <= 100:
-            raise QueryError(f"neighbours must be between 1 and 100, got {self.neighbours}.")
+        for name in ("max_hamming", "close_hamming"):
+            if not 0 <= getattr(self, name) <= 32:
+                raise QueryError(f"{name} must be between 0 and 32 bits, got {getattr(self, name)}.",
+                                 hint="Copies sit a few bits apart; 32 is what unrelated pictures differ by.")
+        if not -1.0 <= self.close_similarity <= 1.0:
+            raise QueryError(f"close_similarity must be between -1 and 1, got {self.close_similarity}.")
 
 
 @dataclass(frozen=True)
@@ -111,24 +110,33 @@ class _Groups:
 
 
 def near_pairs(vectors: np.ndarray, hashes: list[int | None], settings: DuplicateSettings) -> list[tuple[int, int, float]]:
-    """(i, j, cosine) for content pairs passing both tests, i < j."""
-    if len(vectors) < 2:
+    """(i, j, cosine) for content pairs passing both tests, i < j.
+
+    Candidates come from the perceptual hashes (every pair within ``close_hamming`` bits, found
+    exactly by FAISS's binary index), then the embedding confirms them: at 100 000 contents that
+    takes seconds where an exact nearest-neighbour search over the vectors takes minutes
+    (BENCHMARKS.md), and no copy is lost for falling outside a fixed number of neighbours.
+    """
+    present = np.array([i for i, h in enumerate(hashes) if h is not None], dtype=np.int64)
+    if len(present) < 2:
         return []
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    k = min(settings.neighbours + 1, len(vectors))
-    pairs: dict[tuple[int, int], float] = {}
-    for start in range(0, len(vectors), _BLOCK):
-        scores, ids = index.search(vectors[start : start + _BLOCK], k)
-        for row, (row_scores, row_ids) in enumerate(zip(scores, ids)):
-            i = start + row
-            for score, j in zip(row_scores, row_ids):
-                if j < 0 or j == i or score < settings.min_similarity or hashes[i] is None or hashes[j] is None:
-                    continue
-                bits = hamming(hashes[i], hashes[j])
-                if bits <= settings.max_hamming or (score >= settings.close_similarity and bits <= settings.close_hamming):
-                    pairs[(min(i, j), max(i, j))] = float(score)
-    return [(i, j, s) for (i, j), s in sorted(pairs.items())]
+    codes = np.array([hashes[i] for i in present], dtype=">u8").view(np.uint8).reshape(-1, 8)
+    index = faiss.IndexBinaryFlat(64)
+    index.add(codes)
+    radius = max(settings.max_hamming, settings.close_hamming) + 1  # range_search keeps distances < radius
+    pairs: list[tuple[int, int, float]] = []
+    for start in range(0, len(codes), _BLOCK):
+        limits, bits, found = index.range_search(codes[start : start + _BLOCK], radius)
+        rows = np.repeat(np.arange(start, start + len(limits) - 1), np.diff(limits.astype(np.int64)))
+        keep = found > rows
+        a, b, d = present[rows[keep]], present[found[keep]], bits[keep]
+        for part in range(0, len(a), _PAIRS):
+            pa, pb, pd = a[part : part + _PAIRS], b[part : part + _PAIRS], d[part : part + _PAIRS]
+            cosine = np.einsum("ij,ij->i", vectors[pa], vectors[pb])
+            accept = ((pd <= settings.max_hamming) & (cosine >= settings.min_similarity)) | (
+                (pd <= settings.close_hamming) & (cosine >= settings.close_similarity))
+            pairs += [(int(i), int(j), float(c)) for i, j, c in zip(pa[accept], pb[accept], cosine[accept])]
+    return sorted((min(i, j), max(i, j), c) for i, j, c in pairs)
 
 
 def _when(mtime_ns: int) -> str:

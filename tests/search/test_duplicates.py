@@ -95,6 +95,6 @@ def test_the_keeper_is_the_largest_then_the_oldest(dup_library):
 def test_settings_out_of_range_are_query_errors():
     from indexer.errors import QueryError
 
-    for bad in ({"max_hamming": 40}, {"min_similarity": 2.0}, {"neighbours": 0}):
+    for bad in ({"max_hamming": 40}, {"min_similarity": 2.0}, {"close_hamming": -1}):
         with pytest.raises(QueryError):
             DuplicateSettings(**bad)
