@@ -191,6 +191,7 @@ async function loadDetail(id) {
   const shown = state.results[state.current];
   if ($("detail").hidden || !shown || shown.asset.id !== id) return;
   showProvenance(detail.provenance);
+  showMedia(detail.metadata);
   showOcr(detail);
 }
 // The OCR text under the metadata, its boxes drawn over the image (in the original's pixels).
@@ -209,6 +210,18 @@ function showOcr(detail) {
     box.append(title);
     return box;
   }));
+}
+// What the photographer embedded (EXIF, IPTC, XMP), and whether the licence is flagged.
+function showMedia(media) {
+  if (!media) return;
+  const rows = [["Rights", media.rights ? `${media.rights[0].toUpperCase()}${media.rights.slice(1)}` : null],
+    ["Captured", media.captured_at ? new Date(media.captured_at * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC" : null],
+    ["Camera", media.camera], ["Lens", media.lens],
+    ["Location", media.has_gps ? `${media.latitude.toFixed(5)}, ${media.longitude.toFixed(5)}` : null],
+    ["Title", media.title], ["Description", media.description], ["Keywords", media.keywords.join(", ")],
+    ["Creator", media.creator], ["Copyright", media.copyright], ["Usage terms", media.usage_terms],
+    ["Rating", media.rating > 0 ? "★".repeat(media.rating) : null]];
+  $("d-meta").append(...metaRows(rows.filter(([, v]) => v !== null && v !== undefined && v !== "")));
 }
 // How a generated image was made.
 function showProvenance(made) {

@@ -55,3 +55,27 @@ def test_groups_show_the_keeper_and_the_exact_switch_narrows_them(browser, tmp_p
         only = browser.find_element(By.CSS_SELECTOR, "#clusters .cluster")
         assert "IDENTICAL" in only.find_element(By.CSS_SELECTOR, ".badge").text.upper()
         assert {m.text for m in only.find_elements(By.CSS_SELECTOR, ".role")} == {"Keep", "Same file"}
+
+
+def test_the_detail_view_shows_embedded_metadata_and_flagged_rights(browser, tmp_path, offline_encoder):
+    from selenium.webdriver.support import expected_conditions as EC
+
+    from tests.indexer.test_metadata import PARIS, write_photo
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    write_photo(root / "paris.jpg", 7, **{**PARIS, "xmp": {**PARIS["xmp"], "Xmp.plus.LicenseEndDate": "2020-01-31"}})
+    shutil.copy2(SAMPLE_PHOTOS / "pink-flower-closeup.jpg", root / "flower.jpg")
+    index_folder(tmp_path / "lib", [root], offline_encoder, passes=[MetadataPass()])[0].close()
+    with serve(tmp_path / "lib", offline_encoder) as server:
+        browser.get(f"{server.url}/")
+        wait(browser).until(EC.element_to_be_clickable((By.ID, "q"))).send_keys("eiffel")
+        card = wait(browser).until(lambda d: next((c for c in d.find_elements(By.CSS_SELECTOR, ".card")
+                                                   if c.get_attribute("data-path").endswith("paris.jpg")), None))
+        card.click()
+        wait(browser).until(lambda d: "Canon EOS R5" in d.find_element(By.ID, "d-meta").text)
+        meta = browser.find_element(By.ID, "d-meta").text
+        for shown in ("Expired", "2021-06-05 12:30 UTC", "RF24-70mm F2.8 L IS USM", "48.85823, -2.29450",
+                      "Eiffel tower at dusk", "paris, Eiffel tower, dusk, tower", "Editorial use only", "★★★★"):
+            assert shown in meta, shown
+        browser.save_screenshot(str(ARTIFACTS / "ui-detail-metadata.png"))
