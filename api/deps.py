@@ -16,7 +16,8 @@ from indexer.ocr import default_switch
 from search.engine import Searcher
 from search.examples import ExampleStore
 from search.query import (
-    MAX_ASSET_ID, Example, Filters, Query, example_from_ref, parse_source, parse_text, split_formats,
+    MAX_ASSET_ID, Example, Filters, Query, example_from_ref, parse_capture_range, parse_source, parse_text,
+    split_formats,
 )
 
 
@@ -89,12 +90,20 @@ class SearchParams:
     min_score: Optional[float]
     source: str = "any"
     mode: str = "hybrid"
+    captured_from: Optional[str] = None
+    captured_to: Optional[str] = None
+    camera: Optional[str] = None
+    gps: Optional[bool] = None
+    exclude_restricted: bool = False
 
     def to_query(self, uploads: list[Example] = ()) -> Query:
+        captured = parse_capture_range(self.captured_from, self.captured_to)
         return Query(
             parts=parse_text(self.q, self.minus),
             examples=tuple(example_from_ref(ref, allow_paths=False) for ref in self.like) + tuple(uploads),
             filters=Filters(folder=self.folder or None, orientation=self.orientation or None,
+                            captured_from=captured[0], captured_to=captured[1], camera=self.camera or None,
+                            has_gps=self.gps, exclude_flagged=self.exclude_restricted,
                             min_width=self.min_width, min_height=self.min_height,
                             formats=split_formats(self.format), generated=parse_source(self.source)),
             limit=self.limit, offset=self.offset, include_all=self.all,
@@ -125,6 +134,15 @@ def search_params(
     mode: str = Q("hybrid", pattern="^(vector|keyword|hybrid)$",
                   description="hybrid: meaning and keywords fused; vector: meaning only; keyword: file and folder "
                   "names, embedded keywords and text in images only. Example images alone always rank by meaning."),
+    captured_from: Optional[str] = Q(None, max_length=10, description="Only photos taken on or after this day "
+                                     "(YYYY-MM-DD; capture times without a zone count as UTC)."),
+    captured_to: Optional[str] = Q(None, max_length=10, description="Only photos taken on or before this day."),
+    camera: Optional[str] = Q(None, max_length=100, description="Only photos from a camera whose make and model "
+                              "contain this (case-insensitive)."),
+    gps: Optional[bool] = Q(None, description="true: only photos with a GPS position; false: only those without."),
+    exclude_restricted: bool = Q(False, description="Leave out assets whose licence expired or is marked restricted."),
 ) -> SearchParams:
     return SearchParams(q, minus, like, example, folder, orientation, min_width, min_height,
-                        format, limit, offset, all, min_relevance, min_score, source, mode)
+                        format, limit, offset, all, min_relevance, min_score, source, mode,
+                        captured_from=captured_from, captured_to=captured_to, camera=camera, gps=gps,
+                        exclude_restricted=exclude_restricted)

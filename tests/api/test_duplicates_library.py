@@ -105,3 +105,14 @@ def test_http_duplicates_and_asset_metadata(librarian, offline_encoder):
         assert detail["metadata"]["keywords"][:2] == ["paris", "Eiffel tower"]
         assert detail["metadata"]["latitude"] == pytest.approx(48.8582, abs=1e-4)
         assert client.get("/api/duplicates", params={"exact": "maybe"}).status_code == 422
+
+        def names(**params):
+            answer = client.get("/api/search", params={"q": "photo", "all": "true", "limit": 50, **params})
+            assert answer.status_code == 200, answer.text
+            return sorted(h["asset"]["name"] for h in answer.json()["results"])
+
+        assert names(camera="EOS R5") == ["paris.jpg"] and names(gps="true") == ["paris.jpg"]
+        assert names(captured_from="2021-06-05", captured_to="2021-06-05") == ["paris.jpg"]
+        assert "formula.jpg" in names() and "formula.jpg" not in names(exclude_restricted="true")
+        bad = client.get("/api/search", params={"q": "photo", "captured_from": "June"})
+        assert bad.status_code == 400 and "not a date" in bad.json()["error"]
