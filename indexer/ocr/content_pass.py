@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from indexer.catalog.ocr import OcrRow
 from indexer.decode import decode_image
+from indexer.errors import ComponentUnavailable
 from indexer.ocr import DEFAULT_ENGINE, OcrEngine, OcrOptions, OcrResult, load_ocr_engine
 from indexer.passes import PassInput
 from indexer.settings import IndexSettings
@@ -52,6 +53,8 @@ class OcrPass:
     def commit(self, catalog: "Catalog", results: list[tuple[PassInput, object]]) -> None:
         rows = []
         for item, outcome in results:
+            if isinstance(outcome, ComponentUnavailable):
+                raise outcome  # the engine itself is broken: stop, store nothing that would never be retried
             if isinstance(outcome, Exception):
                 message = getattr(outcome, "message", None) or f"{type(outcome).__name__}: {outcome}"
                 rows.append(OcrRow(item.hash, self.version, error=message))

@@ -1,7 +1,9 @@
 """The ``rapidocr`` OCR engine: PaddleOCR's PP-OCRv4 detector and recogniser on onnxruntime, from
 the ``rapidocr-onnxruntime`` wheel (the models ship inside it, so nothing is ever downloaded).
 
-Imported only through the registry, when an engine is loaded: it brings onnxruntime and OpenCV.
+Loading is cheap: the package is located and its config read (for the engine id), but rapidocr,
+onnxruntime and OpenCV are imported and the sessions built on the first ``recognise``. An index
+run of a library whose contents were all read already never pays them (~3 s on 2 busy cores).
 
 Two things the package does that Scout undoes or bounds, since library code must leave the
 process as it found it:
@@ -15,34 +17,51 @@ process as it found it:
 
 One engine serves several threads: a call borrows an idle RapidOCR instance, or builds one when all
 are busy (its detector keeps per-call state on itself, so one instance must never serve two calls
-at once); the index run's two workers thus end up with two, the first built at load.
+at once); the index run's two workers thus end up with two.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
 import tempfile
 import threading
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import yaml
 from PIL import Image
-from rapidocr_onnxruntime import RapidOCR
-from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
-from rapidocr_onnxruntime.utils import get_logger, read_yaml
 
 from indexer.errors import ComponentUnavailable
 from indexer.ocr import OcrLine, OcrOptions, OcrResult
 
+PACKAGE = "rapidocr-onnxruntime"
 _PACKAGE_LOGGERS = ("RapidOCR", "OrtInferSession")
+_REINSTALL = "Install Scout's dependencies again (pip install -e .), or index with --no-ocr."
+
+
+def _package_config() -> tuple[dict, str]:
+    """The package's default config and version, read without importing it."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    try:
+        installed = version(PACKAGE)
+    except PackageNotFoundError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ComponentUnavailable(f"The rapidocr OCR engine needs the Python package {PACKAGE}, which is missing.",
+                                   hint=_REINSTALL)
+    with open(Path(spec.submodule_search_locations[0]) / "config.yaml") as handle:
+        return yaml.safe_load(handle), installed
 
 
 def _quiet_package_loggers() -> None:
     """Take back the handlers rapidocr attached to its own loggers (it creates each logger once:
     ``get_logger`` is cached, so after this no call adds a handler again)."""
+    from rapidocr_onnxruntime.utils import get_logger
+
     for name in _PACKAGE_LOGGERS:
         logger = get_logger(name)
         for handler in list(logger.handlers):
@@ -50,30 +69,26 @@ def _quiet_package_loggers() -> None:
         logger.setLevel(logging.NOTSET)
 
 
-def _config(options: OcrOptions) -> dict:
-    config = read_yaml(DEFAULT_CFG_PATH)
-    config["Global"]["text_score"] = options.min_score
-    for stage in ("Det", "Cls", "Rec"):
-        config[stage]["intra_op_num_threads"] = options.threads
-        config[stage]["inter_op_num_threads"] = 1
-    return config
-
-
 class RapidOcrEngine:
     def __init__(self, options: OcrOptions):
         self.options = options
-        models = _config(options)
-        names = "+".join(Path(models[s]["model_path"]).stem.removesuffix("_infer") for s in ("Det", "Rec"))
-        self.id = f"rapidocr-{version('rapidocr-onnxruntime')}/{names}/min{options.min_score:g}"
+        config, installed = _package_config()
+        config["Global"]["text_score"] = options.min_score
+        for stage in ("Det", "Cls", "Rec"):
+            config[stage]["intra_op_num_threads"] = options.threads
+            config[stage]["inter_op_num_threads"] = 1
+        self._config = config
+        names = "+".join(Path(config[s]["model_path"]).stem.removesuffix("_infer") for s in ("Det", "Rec"))
+        self.id = f"rapidocr-{installed}/{names}/min{options.min_score:g}"
         self._lock = threading.Lock()
-        self._idle = [_build(options)]  # load now: a broken install fails here, not in every worker
+        self._idle: list = []
 
     def recognise(self, image: Image.Image) -> OcrResult:
         pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))[:, :, ::-1]  # BGR
         with self._lock:
             engine = self._idle.pop() if self._idle else None
         if engine is None:
-            engine = _build(self.options)
+            engine = self._build()
         try:
             found, _ = engine(np.ascontiguousarray(pixels))
         finally:
@@ -86,20 +101,22 @@ class RapidOcrEngine:
         ]
         return OcrResult.of(lines)
 
+    def _build(self):
+        """A RapidOCR instance with our config (it takes settings for all three models only from a file)."""
+        handle, path = tempfile.mkstemp(prefix="scout-rapidocr-", suffix=".yaml")
+        try:
+            with os.fdopen(handle, "w") as config_file:
+                yaml.safe_dump(self._config, config_file)
+            from rapidocr_onnxruntime import RapidOCR
 
-def _build(options: OcrOptions) -> RapidOCR:
-    handle, path = tempfile.mkstemp(prefix="scout-rapidocr-", suffix=".yaml")
-    try:
-        with os.fdopen(handle, "w") as config_file:
-            yaml.safe_dump(_config(options), config_file)
-        engine = RapidOCR(config_path=path)
-    except Exception as exc:  # onnxruntime refuses a model, a library is broken
-        raise ComponentUnavailable(f"The rapidocr OCR engine failed to load: {type(exc).__name__}: {exc}.",
-                                   hint="Reinstall it (pip install -e .), or index with --no-ocr.") from None
-    finally:
-        os.unlink(path)
-        _quiet_package_loggers()
-    return engine
+            return RapidOCR(config_path=path)
+        except Exception as exc:  # onnxruntime refuses a model, a native library is broken
+            raise ComponentUnavailable(f"The rapidocr OCR engine failed to load: {type(exc).__name__}: {exc}.",
+                                       hint=_REINSTALL) from None
+        finally:
+            os.unlink(path)
+            if "rapidocr_onnxruntime.utils" in sys.modules:
+                _quiet_package_loggers()
 
 
 def load(options: OcrOptions) -> RapidOcrEngine:

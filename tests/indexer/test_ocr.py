@@ -93,6 +93,7 @@ def test_recognise_reads_rendered_text_where_it_was_drawn(engine):
 
 def test_loading_leaves_logging_as_it_was(engine):
     """rapidocr attaches DEBUG stream handlers to its loggers; Scout takes them back."""
+    engine.recognise(Image.new("RGB", (64, 32), "white"))
     for name in ("RapidOCR", "OrtInferSession"):
         assert logging.getLogger(name).handlers == []
         assert logging.getLogger(name).level == logging.NOTSET
@@ -175,6 +176,28 @@ def test_an_image_the_pass_cannot_read_records_an_error_and_the_run_goes_on(tmp_
     library, again = index_folder(tmp_path / "lib", [root], offline_encoder, passes=[OcrPass(engine, max_megapixels=1.0)])
     assert again.passes[0].total == 0  # a failure is kept until the engine changes, not retried every run
     library.close()
+
+
+class _EngineThatCannotLoad:
+    """A plugin engine whose native runtime is broken: it fails on first use, as rapidocr does."""
+
+    id = "broken-1"
+
+    def recognise(self, image):
+        raise ComponentUnavailable("The broken OCR engine failed to load.", hint="Reinstall it.")
+
+
+def test_an_engine_that_cannot_load_stops_the_pass_and_stores_nothing(tmp_path, offline_encoder):
+    """Not a per-image failure: nothing is stored (it would never be retried), the error reaches
+    the user, and the vectors committed before it stay searchable."""
+    from indexer.library import Library
+
+    root = tmp_path / "assets"
+    render_text_photo(root / "ad.jpg", "SPRING", width=600)
+    with pytest.raises(ComponentUnavailable, match="failed to load"):
+        index_folder(tmp_path / "lib", [root], offline_encoder, passes=[OcrPass(_EngineThatCannotLoad())])
+    library = Library.open(tmp_path / "lib", readonly=True)
+    assert library.catalog.asset_count() == 1 and library.catalog.ocr_counts().read == 0
 
 
 def test_the_environment_default_is_on_unless_it_says_off():
