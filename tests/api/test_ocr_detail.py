@@ -4,6 +4,7 @@ the detail view in real headless Chromium (the text beside the image, its boxes 
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -42,6 +43,24 @@ def test_the_detail_returns_the_text_and_its_boxes(ocr_server):
     line = next(line for line in ocr["lines"] if "FRESH" in line["text"])
     assert len(line["box"]) == 4 and overlap(line["box"], drawn) > 0.6  # in the 1500 px original's pixels
     assert plain["ocr"]["text"] == "" and plain["ocr"]["lines"] == []  # read, nothing found
+
+
+def test_an_index_job_reads_text_as_the_server_settings_say(tmp_path, offline_encoder):
+    """A library that never chose gets the server's default (on here; $SCOUT_OCR at `scout serve`)."""
+    root = tmp_path / "assets"
+    render_text_photo(root / "poster.jpg", "OPEN HOUSE", width=900)
+    index_folder(tmp_path / "lib", [root], offline_encoder)[0].close()  # embedded, never read
+    with serve(tmp_path / "lib", offline_encoder, token="t", ocr_default=True) as server:
+        client = server.client(headers={"X-Scout-Token": "t"})
+        job_id = client.post("/api/index-jobs", json={}).json()["id"]
+        deadline = time.monotonic() + 240
+        while (state := client.get(f"/api/index-jobs/{job_id}").json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert state["status"] == "completed", state
+        asset_id = client.get("/api/search", params={"q": "poster", "all": True}).json()["results"][0]["asset"]["id"]
+        assert "OPENHOUSE" in squeezed(client.get(f"/api/assets/{asset_id}").json()["ocr"]["text"])
+        assert client.get("/api/status").json()["ocr"]["enabled"] is True
 
 
 def test_an_asset_never_read_has_no_ocr(live):
