@@ -1,11 +1,11 @@
 """The OCR content pass: read the text in every content once, store it with its boxes.
 
 Runs after the embedding in an index run (:mod:`indexer.passes`), one row per content in the
-``ocr`` table. Images are decoded for OCR at ``side`` pixels on the long side, larger than the
-model's 512: at 512 a headline's letters are a few pixels high, while the detector resizes every
-input to 736 px on the short side anyway, so a bigger decode costs little more
-(benchmarks/ocr_cost.py measured recall and seconds per size). Boxes are scaled back to the
-original's pixel coordinates, so the detail view can draw them over any rendition.
+``ocr`` table. Images are decoded for OCR at ``side`` pixels on the long side, not the model's 512:
+at 512 fine print is a few pixels high. Measured (benchmarks/ocr_cost.py, BENCHMARKS.md "OCR"):
+960 px misses some fine print and merges more words, 1280 reads all of it for about twice the CPU,
+1600 adds nothing. Boxes are scaled back to the original's pixel coordinates, so the detail view
+can draw them over any rendition.
 
 The pass's ``version`` is the engine id plus the decode size: a different engine, confidence
 floor or size re-reads every content on the next run, nothing else does (a failed read
