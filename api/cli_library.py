@@ -61,17 +61,10 @@ export_app = typer.Typer(help="Export the catalog (csv, json) or write XMP sidec
                          no_args_is_help=True)
 
 
-def _accepted_tags(library: Library, hashes: list[str]) -> dict[str, list[str]]:
-    """Confirmed tags per content; none while the library has no tags table (tagging arrives separately)."""
-    reader = getattr(library.catalog, "accepted_tags_by_hash", None)
-    return reader(hashes) if reader else {}
-
-
 def _tag_parents(library: Library) -> dict[str, str | None]:
-    try:
-        from indexer.tagging.tagger import stored_taxonomy
-    except ImportError:
-        return {}
+    """Each tag's parent in the taxonomy the library was last tagged with (the sidecar hierarchy)."""
+    from indexer.tagging.tagger import stored_taxonomy
+
     taxonomy = stored_taxonomy(library)
     return {tag.name: tag.parent for tag in taxonomy.tags} if taxonomy else {}
 
@@ -85,7 +78,7 @@ def export_records(library: Library) -> Iterator[dict]:
     batch: list = []
 
     def flush():
-        tags = _accepted_tags(library, [asset.hash for asset, _ in batch])
+        tags = library.catalog.accepted_tags_by_hash([asset.hash for asset, _ in batch])
         for asset, media in batch:
             yield {
                 "id": asset.id, "path": asset.path, "format": asset.format, "width": asset.width,

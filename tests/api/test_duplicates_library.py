@@ -85,9 +85,46 @@ def test_export_csv_escapes_formulas_and_json_holds_the_metadata(librarian, tmp_
     assert records["paris.jpg"]["camera"] == "Canon EOS R5" and records["paris.jpg"]["has_gps"] is True
     assert records["paris.jpg"]["captured_at"] == "2021-06-05T12:30:00+00:00"
     assert records["paris.jpg"]["title"] == "Eiffel tower at dusk"  # JSON is not a spreadsheet: no escaping
-    xmp = scout("export", "xmp", "--library", library, check=0)
-    assert "confirmed tags" in xmp.stderr or "Sidecars:" in xmp.stderr
-    assert not list(root.rglob("*.jpg.xmp"))  # no confirmed tags: nothing written
+
+
+TAXONOMY = """
+name: test
+tags:
+  - name: scene
+  - name: city
+    parent: scene
+    prompts: ["a photo of a city", "buildings in a town"]
+  - name: landmark
+    prompts: ["a famous monument"]
+"""
+
+
+def test_export_xmp_writes_confirmed_tags_with_their_hierarchy(librarian, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    library, root = librarian
+    first = scout("export", "xmp", "--library", library, check=0)
+    assert "No asset has confirmed tags yet" in first.stderr and not list(root.rglob("*.xmp"))
+    taxonomy = tmp_path / "taxonomy.yaml"
+    taxonomy.write_text(TAXONOMY)
+    scout("tag", "--taxonomy", taxonomy, "--library", library, check=0)
+    hits = json.loads(scout("search", "tower", "--library", library, "--all", "--limit", "50", "--json", check=0).stdout)
+    paris = next(h["id"] for h in hits if h["path"].endswith("paris.jpg"))
+    scout("tag", "accept", "city", str(paris), "--library", library, check=0)
+    scout("tag", "accept", "landmark", str(paris), "--library", library, check=0)
+    before = (root / "paris.jpg").read_bytes()
+    assert "1 created" in scout("export", "xmp", "--library", library, check=0).stderr
+    sidecar = root / "paris.jpg.xmp"
+    tree = ET.parse(sidecar).getroot()
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
+    subjects = [li.text for node in tree.iter("{http://purl.org/dc/elements/1.1/}subject") for li in node.iter(rdf)]
+    paths = [li.text for node in tree.iter("{http://ns.adobe.com/lightroom/1.0/}hierarchicalSubject")
+             for li in node.iter(rdf)]
+    assert subjects == ["scene", "city", "landmark"] and paths == ["scene|city"]
+    assert (root / "paris.jpg").read_bytes() == before
+    assert "1 already up to date" in scout("export", "xmp", "--library", library, check=0).stderr
+    rows = list(csv.DictReader(io.StringIO(scout("export", "csv", "--library", library, check=0).stdout)))
+    assert next(r for r in rows if r["path"].endswith("paris.jpg"))["tags"] == "city; landmark"
 
 
 def test_http_duplicates_and_asset_metadata(librarian, offline_encoder):
