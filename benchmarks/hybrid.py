@@ -122,23 +122,27 @@ def scores(rankings: dict[str, list[str]], answers: dict[str, list[str]]) -> dic
     }
 
 
-VARIANTS = {  # label -> (mode, fusion)
-    "vector": ("vector", "rrf"),
-    "keyword": ("keyword", "rrf"),
-    "hybrid rrf (k=60)": ("hybrid", "rrf"),
-    "hybrid weighted a=0.3": ("hybrid", "weighted:0.3"),
-    "hybrid weighted a=0.5": ("hybrid", "weighted:0.5"),
-    "hybrid weighted a=0.7": ("hybrid", "weighted:0.7"),
+EQUAL_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0)
+VARIANTS = {  # label -> (mode, fusion, bm25 field weights; None: Scout's)
+    "vector": ("vector", "rrf", None),
+    "keyword": ("keyword", "rrf", None),
+    "keyword, equal field weights": ("keyword", "rrf", EQUAL_WEIGHTS),
+    "hybrid rrf (k=60)": ("hybrid", "rrf", None),
+    "hybrid rrf, equal weights": ("hybrid", "rrf", EQUAL_WEIGHTS),
+    "hybrid weighted a=0.3": ("hybrid", "weighted:0.3", None),
+    "hybrid weighted a=0.5": ("hybrid", "weighted:0.5", None),
+    "hybrid weighted a=0.7": ("hybrid", "weighted:0.7", None),
 }
 
 
 def evaluate(library, encoder, queries: dict[str, list[str]], names: dict[Path, str]) -> dict[str, dict]:
     from search.engine import Searcher
+    from search.keyword import FIELD_WEIGHTS
     from search.query import Query, parse_text
 
     results = {}
-    for label, (mode, fusion) in VARIANTS.items():
-        searcher = Searcher(library, encoder, fusion=fusion)
+    for label, (mode, fusion, weights) in VARIANTS.items():
+        searcher = Searcher(library, encoder, fusion=fusion, field_weights=weights or FIELD_WEIGHTS)
         rankings = {}
         for text in queries:
             hits = searcher.search(Query(parts=parse_text(text), limit=10, mode=mode)).hits
@@ -225,9 +229,9 @@ def main() -> None:
 
         for name, rows in table.items():
             print(f"\n{name} ({len(SEMANTIC if name.startswith('semantic') else KEYWORD_QUERIES)} queries)")
-            print(f"  {'mode':24} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
+            print(f"  {'mode':30} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
             for label, figures in rows.items():
-                print(f"  {label:24} {figures['r@1']:9.2f} {figures['r@5']:9.2f} {figures['mrr']:6.2f}")
+                print(f"  {label:30} {figures['r@1']:9.2f} {figures['r@5']:9.2f} {figures['mrr']:6.2f}")
         if args.backfill:
             cost = backfill_cost(args.backfill, work)
             print(f"\nkeyword documents for {cost['assets']:,} assets built in {cost['seconds']:.1f} s "

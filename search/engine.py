@@ -357,7 +357,7 @@ class Searcher:
         """
         depth = max(need * FUSION_DEPTH_FACTOR, FUSION_DEPTH_MIN)
         meaning = self._ranked(q, allowed, lambda score: True, depth, centre, spread)
-        ranking = self._keyword_ranking(query, words, depth)
+        ranking = self._without_lookalikes(query, self._keyword_ranking(query, words, depth))
         vector_rank = {h.asset.id: rank for rank, h in enumerate(meaning, 1)}
         keyword_rank = {asset_id: (rank, bm25) for rank, (asset_id, bm25) in enumerate(ranking, 1)}
         rows = {h.asset.id: h.asset for h in meaning}
@@ -378,6 +378,22 @@ class Searcher:
                       for i in dict.fromkeys([*vector_rank, *keyword_rank]) if admitted(i)]
         return [Hit(rows[c.asset_id], scores[c.asset_id], c.relevance, fused=fused)
                 for fused, c in fuse(candidates, self.fusion)[:need]]
+
+    def _without_lookalikes(self, query: Query, ranking: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Keyword hits minus those that clearly look like a negative part ("coffee | -espresso":
+        a file named coffee that shows an espresso): relevance for that part alone at or over
+        ``DEFAULT_MIN_RELEVANCE``. The meaning ranking already pushes them down; a keyword
+        rank must not lift them back."""
+        negatives = [embedding_text(part.text) for part in query.parts if part.weight < 0]
+        if not negatives or not ranking:
+            return ranking
+        ids = np.asarray([i for i, _ in ranking], dtype=np.int64)
+        unwanted: set[int] = set()
+        for vector in self.embed_texts(negatives):
+            centre, spread = self._calibration(vector)
+            unwanted |= {i for score, i in self._score_exactly(vector, ids)
+                         if (score - centre) / spread >= DEFAULT_MIN_RELEVANCE}
+        return [(i, bm25) for i, bm25 in ranking if i not in unwanted]
 
     def _explained(self, hits: list[Hit], words: KeywordQuery) -> list[Hit]:
         """The page's hits with where the query's words matched them."""

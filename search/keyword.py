@@ -11,10 +11,13 @@ each word goes in double-quoted, so ``NEAR(`` or ``name:x`` are just the words "
   left out: they would match most text read in images and carry no meaning of their own.
 * The last word also matches as a prefix (``"launc"*``) when it has at least
   ``PREFIX_MIN_CHARS`` characters, so the web page's search-as-you-type finds "launch" at
-  "launc"; earlier words are whole words (measured in BENCHMARKS.md "Hybrid search").
+  "launc"; earlier words are whole words, since a prefix on every word widens a query a lot and
+  costs more (a prefix query over 100 k documents: BENCHMARKS.md "Hybrid search").
 * ``"quoted phrases"`` are requirements: every result holds each phrase, words adjacent and in
   order, in one field. Search modes apply them alike (the vector ranking too).
-* Only positive query parts give words; ``-negative`` parts and example images do not.
+* Only positive query parts give words to look for. The words of a ``-negative`` part exclude:
+  a document holding one is not a keyword hit (``excluded``); the search engine also drops
+  keyword hits that clearly *look like* a negative part (search.engine). Example images give none.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class KeywordQuery:
     terms: tuple[str, ...] = ()  # alternatives, ranked by bm25
     phrases: tuple[tuple[str, ...], ...] = ()  # required, each a run of words
     prefix_last: bool = True
+    excluded: tuple[str, ...] = ()  # words of negative parts: a document holding one is no hit
 
     @property
     def empty(self) -> bool:
@@ -56,10 +60,14 @@ class KeywordQuery:
     def match(self) -> str:
         """The FTS5 expression ranking documents: any term or phrase word. Every token is a quoted
         run of letters and digits, so this string can hold no FTS5 operator of the user's."""
-        tokens = [f'"{t}"' for t in self.terms] + [_quoted(p) for p in self.phrases]
+        tokens = [_quoted((t,)) for t in self.terms] + [_quoted(p) for p in self.phrases]
         if self.prefix_last and self.terms and len(self.terms[-1]) >= PREFIX_MIN_CHARS:
             tokens[len(self.terms) - 1] += "*"
-        return " OR ".join(tokens)
+        expression = " OR ".join(tokens)
+        if self.excluded:
+            unwanted = " OR ".join(_quoted((t,)) for t in self.excluded)
+            expression = f"({expression}) NOT ({unwanted})"
+        return expression
 
     def requirement(self) -> str | None:
         """The FTS5 expression every result must satisfy (all phrases), None without phrases."""
@@ -74,15 +82,17 @@ def keyword_query(parts: tuple[Part, ...], *, prefix_last: bool = True) -> Keywo
     """The words and phrases of a query's positive parts. An unpaired ``"`` is ignored."""
     terms: list[str] = []
     phrases: list[tuple[str, ...]] = []
+    excluded: list[str] = []
     for part in parts:
         if part.weight <= 0:
+            excluded += [w for w in words(part.text) if w not in STOP_WORDS]
             continue
         for phrase in _PHRASE.findall(part.text):
             if found := tuple(words(phrase)):
                 phrases.append(found)
         terms += [w for w in words(_PHRASE.sub(" ", part.text)) if w not in STOP_WORDS]
     return KeywordQuery(tuple(dict.fromkeys(terms))[:MAX_WORDS], tuple(dict.fromkeys(phrases))[:MAX_WORDS],
-                        prefix_last)
+                        prefix_last, tuple(dict.fromkeys(excluded))[:MAX_WORDS])
 
 
 def embedding_text(text: str) -> str:

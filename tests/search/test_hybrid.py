@@ -91,6 +91,14 @@ def test_fusion_puts_what_both_rankings_agree_on_first(creative):
         assert names(search(searcher, text), paths) == names(search(searcher, text, mode="vector"), paths)
 
 
+def test_negative_parts_push_keyword_hits_away_too(creative):
+    """A keyword hit that looks like what the query pushes away, or holds its words, is no hit."""
+    searcher, paths = creative
+    assert names(search(searcher, "purrfectbite"), paths)[0] == "tabby-cat-chelsea.png"
+    assert "tabby-cat-chelsea.png" not in names(search(searcher, "purrfectbite | -a cat"), paths)
+    assert search(searcher, "lumina | -spring", mode="keyword").hits == []
+
+
 def test_hybrid_pages_neither_overlap_nor_lose_results(creative):
     searcher, paths = creative
     seen, offset = [], 0

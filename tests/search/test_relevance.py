@@ -68,16 +68,19 @@ def test_weak_matches_respect_filters_min_score_and_paging(searcher, sample_libr
 
 
 def test_cli_prints_weak_matches_under_a_notice_and_flags_them_in_json(sample_library):
+    """In vector mode: hybrid (the default) finds the palace by the word "temple" in its name."""
     library, _ = sample_library
     env = {**os.environ, "COLUMNS": "200"}
-    run = subprocess.run([sys.executable, "-m", "api.cli", "search", NOTHING_CLEARS, "--library", str(library.path)],
+    run = subprocess.run([sys.executable, "-m", "api.cli", "search", NOTHING_CLEARS, "--mode", "vector",
+                          "--library", str(library.path)],
                          capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "No strong matches" in run.stderr and "closest" in run.stderr
     lines = run.stdout.strip().splitlines()
-    assert len(lines) == WEAK_MATCHES and lines[0].endswith(ITS_CLOSEST)
+    assert len(lines) == WEAK_MATCHES and lines[0].split("\t")[5].endswith(ITS_CLOSEST)
     rows = json.loads(subprocess.run(
-        [sys.executable, "-m", "api.cli", "search", NOTHING_CLEARS, "--json", "--library", str(library.path)],
+        [sys.executable, "-m", "api.cli", "search", NOTHING_CLEARS, "--mode", "vector", "--json", "--library",
+         str(library.path)],
         capture_output=True, text=True, env=env, timeout=300, check=True).stdout)
     assert [r["weak"] for r in rows] == [True] * WEAK_MATCHES
     strong = json.loads(subprocess.run(
@@ -89,7 +92,7 @@ def test_cli_prints_weak_matches_under_a_notice_and_flags_them_in_json(sample_li
 def test_http_search_carries_the_weak_flags(sample_library, offline_encoder):
     library, _ = sample_library
     with LiveServer(create_app(library.path, offline_encoder, ServerSettings())) as server, server.client() as client:
-        body = client.get("/api/search", params={"q": NOTHING_CLEARS}).json()
+        body = client.get("/api/search", params={"q": NOTHING_CLEARS, "mode": "vector"}).json()
         assert body["weak_matches"] is True and body["cutoff"] == DEFAULT_MIN_RELEVANCE
         assert [r["weak"] for r in body["results"]] == [True] * WEAK_MATCHES
         assert body["results"][0]["asset"]["name"] == ITS_CLOSEST
