@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, TextIO
 
 import typer
 
 from api.cli_common import LibraryOpt, err, handles_errors, library_path, out
+from indexer.errors import ConfigError
 from indexer.library import Library
 
 
@@ -73,6 +75,12 @@ def _iso(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat() if seconds is not None else None
 
 
+MEDIA_FIELDS = ("camera", "lens", "has_gps", "latitude", "longitude", "title", "description", "creator", "copyright",
+                "usage_terms", "rating", "rights")
+EXPORT_FIELDS = ["id", "path", "format", "width", "height", "bytes", "hash", "generated", "captured_at", *MEDIA_FIELDS,
+                 "keywords", "tags"]
+
+
 def export_records(library: Library) -> Iterator[dict]:
     """One flat record per asset: file facts, embedded metadata and confirmed tags."""
     batch: list = []
@@ -84,9 +92,7 @@ def export_records(library: Library) -> Iterator[dict]:
                 "id": asset.id, "path": asset.path, "format": asset.format, "width": asset.width,
                 "height": asset.height, "bytes": asset.size, "hash": asset.hash, "generated": asset.generated,
                 "captured_at": _iso(media.captured_at) if media else None,
-                **{name: getattr(media, name) if media else None for name in (
-                    "camera", "lens", "has_gps", "latitude", "longitude", "title", "description", "creator",
-                    "copyright", "usage_terms", "rating", "rights")},
+                **{name: getattr(media, name) if media else None for name in MEDIA_FIELDS},
                 "keywords": list(media.keywords) if media else [],
                 "tags": tags.get(asset.hash, []),
             }
@@ -99,49 +105,47 @@ def export_records(library: Library) -> Iterator[dict]:
     yield from flush()
 
 
-def _destination(output: Optional[Path]):
-    return open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+@contextmanager
+def _destination(output: Optional[Path]) -> Iterator[TextIO]:
+    """The file to export into (stdout when none), refused clearly when it cannot be written."""
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        handle = open(output, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {output}: {exc.strerror}.", hint="Choose a file in a writable folder.") from None
+    with handle:
+        yield handle
+
+
+OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")
 
 
 @export_app.command("csv")
 @handles_errors
-def export_csv(library: Optional[Path] = LibraryOpt,
-               output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")
-               ) -> None:
+def export_csv(library: Optional[Path] = LibraryOpt, output: Optional[Path] = OutputOpt) -> None:
     """Every asset as one CSV row (lists joined with "; "); cells never start a spreadsheet formula."""
     from generation.report import _cell as spreadsheet_safe
 
     lib = Library.open(library_path(library), readonly=True)
-    handle = _destination(output)
-    try:
-        writer = None
+    with _destination(output) as handle:
+        writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
         for record in export_records(lib):
-            record = {k: "; ".join(v) if isinstance(v, list) else v for k, v in record.items()}
-            if writer is None:
-                writer = csv.DictWriter(handle, fieldnames=list(record), lineterminator="\n")
-                writer.writeheader()
-            writer.writerow({k: spreadsheet_safe(v) for k, v in record.items()})
-    finally:
-        if output:
-            handle.close()
+            writer.writerow({k: spreadsheet_safe("; ".join(v) if isinstance(v, list) else v) for k, v in record.items()})
 
 
 @export_app.command("json")
 @handles_errors
-def export_json(library: Optional[Path] = LibraryOpt,
-                output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")
-                ) -> None:
+def export_json(library: Optional[Path] = LibraryOpt, output: Optional[Path] = OutputOpt) -> None:
     """Every asset as a JSON array of objects (written as it is read, so any size fits in memory)."""
     lib = Library.open(library_path(library), readonly=True)
-    handle = _destination(output)
-    try:
+    with _destination(output) as handle:
         handle.write("[")
         for number, record in enumerate(export_records(lib)):
             handle.write(("," if number else "") + "\n" + json.dumps(record, ensure_ascii=False))
         handle.write("\n]\n")
-    finally:
-        if output:
-            handle.close()
 
 
 @export_app.command("xmp")

@@ -85,6 +85,8 @@ def test_export_csv_escapes_formulas_and_json_holds_the_metadata(librarian, tmp_
     assert records["paris.jpg"]["camera"] == "Canon EOS R5" and records["paris.jpg"]["has_gps"] is True
     assert records["paris.jpg"]["captured_at"] == "2021-06-05T12:30:00+00:00"
     assert records["paris.jpg"]["title"] == "Eiffel tower at dusk"  # JSON is not a spreadsheet: no escaping
+    refused = scout("export", "csv", "--library", library, "--output", tmp_path, check=2)  # a folder
+    assert "Cannot write" in refused.stderr and "Traceback" not in refused.stderr
 
 
 TAXONOMY = """
