@@ -186,7 +186,8 @@ def render(item: Item) -> Image.Image:
     draw = ImageDraw.Draw(image)
     if item.pictogram:
         scale = rng.uniform(1.4, 2.0)
-        _DRAW[item.pictogram](draw, rng.randint(0, int(SIDE - 210 * scale)), rng.randint(0, int(SIDE - 260 * scale)), scale)
+        x, y = rng.randint(0, max(0, int(SIDE - 210 * scale))), rng.randint(0, max(0, int(SIDE - 260 * scale)))
+        _DRAW[item.pictogram](draw, x, y, scale)
     if item.word_on_picture:
         font = _font(rng.randint(70, 100))
         x, y = rng.randint(10, 120), rng.randint(120, 260)

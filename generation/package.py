@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generation.check import blocked_variants
 from generation.compose import render, save
 from generation.focus import find_focus
 from generation.contact_sheet import SheetBrief, SheetRender, SheetVariant, write_contact_sheet
@@ -130,12 +131,14 @@ def _sheet_brief(brief_id: str, folder: Path, error: str | None) -> SheetBrief:
 
 
 def package_stages(writer: "CopyWriter", library: Library, encoder: Encoder, *, render: bool = True) -> list:
-    """The stages that turn a brief's chosen image into its package: copy, then renders (unless
-    ``render`` is off); what the CLI and HTTP brief runs append to the standard stages."""
+    """The stages that turn a brief's chosen image into its package: copy, then renders and their
+    brand-safety check (unless ``render`` is off); what the CLI and HTTP brief runs append to the
+    standard stages."""
+    from generation.check import SafetyCheckStage
     from generation.copy.stage import CopyStage
 
     stages = [CopyStage(writer, library, encoder)]
-    return stages + [RenderStage(library, encoder)] if render else stages
+    return stages + [RenderStage(library, encoder), SafetyCheckStage(library, encoder)] if render else stages
 
 
 # --- packages to the review panel -----------------------------------------------------------
@@ -196,8 +199,13 @@ def _drafts(folder: Path, manifest: dict) -> tuple[list[ReviewDraft], str | None
         return [], "no copy variants"
     share = float(manifest.get("machine_seconds") or sum(manifest.get("timings", {}).values())) / len(variants)
     files = {entry["variant"]: entry["formats"] for entry in renders.get("variants", [])}
+    blocked = blocked_variants(manifest)  # ads the safety check blocked never reach the panel
+    if blocked >= set(range(1, len(variants) + 1)):
+        return [], "every ad was blocked by the brand-safety check (see the manifest's safety section)"
     drafts = []
     for index, variant in enumerate(variants, start=1):
+        if index in blocked:
+            continue
         provenance = {
             "arm": arm, "brief_hash": manifest.get("brief_hash"), "run_key": manifest.get("run_key"),
             "outcome": manifest.get("outcome"), "package": str(folder), "variant": index,

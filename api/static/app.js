@@ -170,7 +170,7 @@ function openDetail(index) {
     ["Relevance", `${hit.relevance.toFixed(1)}σ`], ["Asset id", a.id],
     ["Source", a.generated ? "Generated" : "Library"], ["Why", hit.why]];
   $("d-meta").replaceChildren(...metaRows(rows));
-  $("d-boxes").replaceChildren(); $("d-ocr").hidden = true;
+  $("d-boxes").replaceChildren(); $("d-ocr").hidden = true; $("d-safety").hidden = true;
   loadDetail(a.id);
   $("d-download").href = withToken(`${a.original_url}?download=true`);
   $("d-download").setAttribute("download", a.name);
@@ -193,6 +193,31 @@ async function loadDetail(id) {
   showProvenance(detail.provenance);
   showMedia(detail.metadata);
   showOcr(detail);
+  loadSafety(id);
+}
+// The stored brand-safety verdict (scout safety), each reason with its evidence: the word as
+// written and the OCR snippet, the picture's score against a category, nudity detections.
+async function loadSafety(id) {
+  let safety;
+  try { safety = await api(`/api/assets/${id}/safety`); } catch (_) { return; }
+  const shown = state.results[state.current];
+  if ($("detail").hidden || !shown || shown.asset.id !== id || !safety.verdict) return;
+  $("d-safety-verdict").textContent = safety.verdict;
+  $("d-safety-verdict").dataset.verdict = safety.verdict;
+  $("d-safety-reasons").replaceChildren(...safety.reasons.map((reason) => {
+    const li = document.createElement("li");
+    const evidence = reason.signals.map((s) => s.source === "words" ? `"${s.evidence.found}" in "${s.evidence.snippet}"`
+      : s.source === "nudity" ? `${s.evidence.label} ${s.score.toFixed(2)}`
+      : s.source === "image" ? `picture ~ ${s.evidence.prompt} ${s.score.toFixed(2)}`
+      : `text ~ ${s.evidence.description} ${s.score.toFixed(2)}`);
+    li.textContent = `${reason.verdict}: ${reason.why}` + (evidence.length ? ` (${evidence.join("; ")})` : "");
+    return li;
+  }));
+  if (!safety.reasons.length) {
+    const li = document.createElement("li"); li.textContent = `Judged with ${safety.policy}: nothing found.`;
+    $("d-safety-reasons").replaceChildren(li);
+  }
+  $("d-safety").hidden = false;
 }
 // The OCR text under the metadata, its boxes drawn over the image (in the original's pixels).
 function showOcr(detail) {
