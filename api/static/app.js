@@ -21,6 +21,11 @@ function searchUrl(offset) {
   if (f.minh) p.set("min_height", f.minh);
   for (const fmt of f.formats) p.append("format", fmt);
   if (f.source) p.set("source", f.source);
+  if (f.capturedFrom) p.set("captured_from", f.capturedFrom);
+  if (f.capturedTo) p.set("captured_to", f.capturedTo);
+  if (f.camera) p.set("camera", f.camera);
+  if (f.gps) p.set("gps", "true");
+  if (f.rightsOk) p.set("exclude_restricted", "true");
   if (f.all) p.set("all", "true");
   p.set("mode", f.mode);
   p.set("limit", PAGE); p.set("offset", offset);
@@ -124,7 +129,8 @@ function showError(error) {
 }
 function activeFilters() {
   const f = state.filters;
-  return f.folder || f.orientation || f.minw || f.minh || f.formats.size || f.source;
+  return f.folder || f.orientation || f.minw || f.minh || f.formats.size || f.source
+    || f.capturedFrom || f.capturedTo || f.camera || f.gps || f.rightsOk;
 }
 
 // --- examples (query by image) -----------------------------------------------------------------
@@ -341,8 +347,10 @@ function bindFilters() {
     $("f-folder").value = ""; $("f-minw").value = ""; $("f-minh").value = ""; $("f-all").checked = false;
     for (const b of $("f-orientation").children) b.classList.toggle("on", b.dataset.value === "");
     for (const b of $("f-format").children) b.classList.remove("on");
+    resetMediaFilters();
     runSearch();
   };
+  mediaFilters();
 }
 
 // Library photos, generated images, or both: a segmented control like Orientation, after it.
@@ -355,6 +363,29 @@ function sourceFilter() {
     <button type="button" data-value="generated">Generated</button></div>`;
   $("f-orientation").closest("fieldset").after(fieldset);
   return $("f-source");
+}
+
+// What the photographer embedded: capture dates, camera, GPS, and licences to leave out.
+function mediaFilters() {
+  const f = state.filters;
+  const fieldset = document.createElement("fieldset");
+  fieldset.className = "field";
+  fieldset.innerHTML = `<legend>Photo metadata</legend>
+    <div class="field two"><label>Taken from<input id="f-from" type="date"></label>
+      <label>to<input id="f-to" type="date"></label></div>
+    <label>Camera<input id="f-camera" type="search" placeholder="e.g. EOS R5" maxlength="100"></label>
+    <label class="toggle"><input id="f-gps" type="checkbox"> With GPS position</label>
+    <label class="toggle"><input id="f-rights" type="checkbox"> Leave out expired or restricted licences</label>`;
+  $("f-format").closest("fieldset").after(fieldset);
+  const text = (el, key) => { el.onchange = () => { f[key] = el.value.trim(); runSearch(); }; };
+  text($("f-from"), "capturedFrom"); text($("f-to"), "capturedTo"); text($("f-camera"), "camera");
+  $("f-gps").onchange = (e) => { f.gps = e.target.checked; runSearch(); };
+  $("f-rights").onchange = (e) => { f.rightsOk = e.target.checked; runSearch(); };
+}
+function resetMediaFilters() {
+  Object.assign(state.filters, { capturedFrom: "", capturedTo: "", camera: "", gps: false, rightsOk: false });
+  for (const id of ["f-from", "f-to", "f-camera"]) $(id).value = "";
+  $("f-gps").checked = false; $("f-rights").checked = false;
 }
 
 async function loadStatus() {

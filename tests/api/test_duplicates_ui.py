@@ -79,3 +79,19 @@ def test_the_detail_view_shows_embedded_metadata_and_flagged_rights(browser, tmp
                       "Eiffel tower at dusk", "paris, Eiffel tower, dusk, tower", "Editorial use only", "★★★★"):
             assert shown in meta, shown
         browser.save_screenshot(str(ARTIFACTS / "ui-detail-metadata.png"))
+        browser.find_element(By.ID, "d-close").click()
+        browser.find_element(By.ID, "q").clear()
+        browser.find_element(By.ID, "q").send_keys("a picture")
+        browser.find_element(By.ID, "f-all").click()
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) == 2)
+        camera = browser.find_element(By.ID, "f-camera")
+        browser.execute_script("arguments[0].scrollIntoView()", camera)
+        camera.send_keys("eos r5\n")
+        wait(browser).until(lambda d: [c.get_attribute("data-path").rsplit("/", 1)[1]
+                                       for c in d.find_elements(By.CSS_SELECTOR, ".card")] == ["paris.jpg"])
+        browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "f-rights"))
+        browser.find_element(By.ID, "f-rights").click()  # its licence ended in 2020
+        wait(browser).until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".card"))
+        browser.find_element(By.ID, "f-reset").click()
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) == 2)
+        assert browser.find_element(By.ID, "f-camera").get_attribute("value") == ""
