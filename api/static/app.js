@@ -371,12 +371,13 @@ function mediaFilters() {
   const fieldset = document.createElement("fieldset");
   fieldset.className = "field";
   fieldset.innerHTML = `<legend>Photo metadata</legend>
-    <div class="field two"><label>Taken from<input id="f-from" type="date"></label>
-      <label>to<input id="f-to" type="date"></label></div>
-    <label>Camera<input id="f-camera" type="search" placeholder="e.g. EOS R5" maxlength="100"></label>
-    <label class="toggle"><input id="f-gps" type="checkbox"> With GPS position</label>
+    <label class="media-field">Taken from<input id="f-from" type="date"></label>
+    <label class="media-field">Taken until<input id="f-to" type="date"></label>
+    <label class="media-field">Camera<input id="f-camera" type="search" placeholder="e.g. EOS R5" maxlength="100"></label>`;
+  const toggles = document.createElement("div");
+  toggles.innerHTML = `<label class="toggle"><input id="f-gps" type="checkbox"> With GPS position</label>
     <label class="toggle"><input id="f-rights" type="checkbox"> Leave out expired or restricted licences</label>`;
-  $("f-format").closest("fieldset").after(fieldset);
+  $("f-format").closest("fieldset").after(fieldset, toggles);
   const text = (el, key) => { el.onchange = () => { f[key] = el.value.trim(); runSearch(); }; };
   text($("f-from"), "capturedFrom"); text($("f-to"), "capturedTo"); text($("f-camera"), "camera");
   $("f-gps").onchange = (e) => { f.gps = e.target.checked; runSearch(); };

@@ -89,6 +89,7 @@ def test_the_detail_view_shows_embedded_metadata_and_flagged_rights(browser, tmp
         camera.send_keys("eos r5\n")
         wait(browser).until(lambda d: [c.get_attribute("data-path").rsplit("/", 1)[1]
                                        for c in d.find_elements(By.CSS_SELECTOR, ".card")] == ["paris.jpg"])
+        browser.save_screenshot(str(ARTIFACTS / "ui-metadata-filters.png"))
         browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "f-rights"))
         browser.find_element(By.ID, "f-rights").click()  # its licence ended in 2020
         wait(browser).until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".card"))
