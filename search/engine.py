@@ -70,6 +70,11 @@ WEAK_MATCHES = 5
 FUSION_DEPTH_FACTOR = 2
 FUSION_DEPTH_MIN = 100
 FUSION = "rrf"  # chosen on benchmarks/hybrid.py (BENCHMARKS.md "Hybrid search")
+# A word held by more than this share of the keyword documents (and by at least COMMON_WORD_MIN)
+# is left out of the keyword ranking when the query has rarer words: it ranks almost nothing
+# (bm25's weight for it is near zero) and costs time in proportion to the documents it matches.
+COMMON_WORD_SHARE = 0.1
+COMMON_WORD_MIN = 1000
 
 
 @dataclass(frozen=True)
@@ -330,11 +335,21 @@ class Searcher:
 
     def _keyword_ranking(self, query: Query, words: KeywordQuery, depth: int) -> list[tuple[int, float]]:
         """(asset id, bm25) of the keyword hits passing the filters and phrases, best first."""
-        expression = words.match()
+        expression = self._without_common_words(words).match()
         if required := words.requirement():
             expression = f"({expression}) AND {required}"
         where, params = query.filters.sql() if query.filters.active else (None, [])
         return self.catalog.keyword_ranking(expression, self.field_weights, depth, where, params)
+
+    def _without_common_words(self, words: KeywordQuery) -> KeywordQuery:
+        """``words`` less those held by over ``COMMON_WORD_SHARE`` of the documents, as long as
+        rarer ones remain (a query of common words only keeps them all)."""
+        if len(words.terms) < 2 or self.size < COMMON_WORD_MIN:
+            return words
+        floor = max(COMMON_WORD_MIN, COMMON_WORD_SHARE * self.size)
+        counts = self.catalog.word_document_counts(list(words.terms))
+        rare = tuple(t for t in words.terms if counts[t] <= floor)
+        return replace(words, terms=rare) if rare or words.phrases else words
 
     def _meaning_of(self, q: np.ndarray, ids: list[int]) -> dict[int, float]:
         return {asset_id: score for score, asset_id in self._score_exactly(q, np.asarray(ids, dtype=np.int64))}

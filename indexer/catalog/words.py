@@ -169,6 +169,21 @@ class WordTables:
         rows = self.db.execute("SELECT rowid FROM asset_words WHERE asset_words MATCH ?", [match]).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def word_document_counts(self, terms: list[str]) -> dict[str, int]:
+        """How many documents hold each (lower-case) word, from FTS5's own term index (an
+        ``fts5vocab`` table in the connection's temp schema, made on first use)."""
+        if not getattr(self, "_words_vocab", False):
+            schema = "main" if self.db.execute(
+                "SELECT 1 FROM main.sqlite_master WHERE name = 'asset_words'").fetchone() else "temp"
+            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.asset_words_vocab "
+                            f"USING fts5vocab({schema}, 'asset_words', 'row')")
+            self._words_vocab = True
+        counts = {}
+        for term in terms:
+            row = self.db.execute("SELECT doc FROM temp.asset_words_vocab WHERE term = ?", [term]).fetchone()
+            counts[term] = row[0] if row else 0
+        return counts
+
     def keyword_highlights(self, ids: list[int], match: str, marks: tuple[str, str],
                            snippet_words: int = 12) -> dict[int, tuple[dict[str, str], dict[str, str]]]:
         """For each of ``ids`` matching ``match``: every field with its matches between ``marks``,

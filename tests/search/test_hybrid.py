@@ -99,6 +99,19 @@ def test_negative_parts_push_keyword_hits_away_too(creative):
     assert search(searcher, "lumina | -spring", mode="keyword").hits == []
 
 
+def test_words_most_documents_hold_are_left_out_when_rarer_ones_remain(creative, monkeypatch):
+    """On 18 assets every word is rare; with the threshold lowered, "lumina" (2 of 18) counts as
+    common: next to "x200" (1 of 18) it is left out, alone it is kept."""
+    from search import engine
+
+    searcher, paths = creative
+    assert searcher.catalog.word_document_counts(["lumina", "x200", "zebra"]) == {"lumina": 2, "x200": 1, "zebra": 0}
+    monkeypatch.setattr(engine, "COMMON_WORD_MIN", 1)
+    assert names(search(searcher, "lumina x200", mode="keyword"), paths) == ["cameraman-with-tripod-camera.png"]
+    assert set(names(search(searcher, "lumina", mode="keyword"), paths)) == LUMINA
+    assert set(names(search(searcher, '"lumina" x200', mode="keyword"), paths)) == LUMINA  # a phrase stays required
+
+
 def test_hybrid_pages_neither_overlap_nor_lose_results(creative):
     searcher, paths = creative
     seen, offset = [], 0
