@@ -1,6 +1,6 @@
 """Search modes and fusion methods on two labelled sets (offline model, real OCR pass).
 
-    python -m benchmarks.hybrid [--backfill 100000]
+    python -m benchmarks.hybrid [--backfill 100000] [--latency 100000]
 
 1. The semantic set (benchmarks/queries.json) over sample_assets/photos as they are (their file
    names describe them, so the keyword side has something to find), and over the keyword library
@@ -13,7 +13,9 @@
 Per mode: recall@1, recall@5 (share of a query's answers in the first 1 / 5 results) and MRR, as
 a user gets them (default cutoff, weak matches filling an empty answer). Then, optionally, the
 cost of building the keyword documents of a 100 k-asset catalog once (``ensure_words``, what a
-library from before the keyword index pays on its next writable open).
+library from before the keyword index pays on its next writable open), and the in-process query
+time of hybrid against vector mode on a synthetic library (benchmarks/synthetic.py, whose file
+names are img-0000123.jpg in shoot-123 folders: "img" and "shoot" are words every document holds).
 """
 
 from __future__ import annotations
@@ -200,10 +202,41 @@ def backfill_cost(count: int, workdir: Path) -> dict[str, float]:
     return figures
 
 
+def latency(size: int, encoder) -> dict[str, dict[str, float]]:
+    """Warm p50/p95 (ms, embedding cached) of each mode over the labelled and extra queries, plus
+    queries of words every / no document holds, on a synthetic library of ``size`` assets."""
+    import os
+
+    from benchmarks.query_latency import CACHE, EXTRA_QUERIES
+    from benchmarks.synthetic import make_library
+    from indexer.library import Library
+    from search.engine import Searcher
+    from search.query import Query, parse_text
+
+    path = CACHE / f"synthetic-{size}-{encoder.dim}"
+    built = make_library(path, size, encoder.dim, encoder.model_id)
+    built.catalog.optimize_words()  # as an index run ends
+    built.close()
+    searcher = Searcher(Library.open(path, readonly=True), encoder)
+    texts = list(SEMANTIC) + EXTRA_QUERIES + ["img", "shoot 123", "img 0000123", "zebra crossing"]
+    figures = {}
+    for mode in ("vector", "hybrid", "keyword"):
+        times = []
+        for text in texts * 3:
+            result = searcher.search(Query(parts=parse_text(text), limit=10, mode=mode))
+            times.append(result.search_ms)
+        figures[mode] = {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
+                         "max": max(times)}
+    figures["load"] = {"load average": os.getloadavg()[0]}
+    searcher.library.close()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backfill", type=int, default=0, help="also time the keyword backfill of N assets")
     parser.add_argument("--no-ocr", action="store_true", help="skip the OCR pass (printed words then go unfound)")
+    parser.add_argument("--latency", type=int, default=0, help="also time each mode on a synthetic library of N")
     args = parser.parse_args()
 
     from indexer.encoders import load_encoder
@@ -250,6 +283,10 @@ def main() -> None:
                   f"({cost.pop('documents'):,} documents); documents per word: {cost.pop('counts')}")
             for label, figure in cost.items():
                 print(f"  {label:18} {figure:7.1f} ms")
+        if args.latency:
+            print(f"\nsearch time without embedding, {args.latency:,} synthetic assets (ms):")
+            for mode, figures in latency(args.latency, encoder).items():
+                print(f"  {mode:8} " + "  ".join(f"{k} {v:.1f}" for k, v in figures.items()))
 
 
 if __name__ == "__main__":

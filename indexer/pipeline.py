@@ -235,6 +235,7 @@ class IndexRun:
                                              progress=self.pass_progress)
                 # A tagged library tags what this run added (vectors only: cheap, see indexer.tagging).
                 self.tag_stats = tag_new_contents(self.library, self.encoder)
+                self.catalog.optimize_words()  # one keyword-index segment: fast keyword queries
                 status = "completed"
             finally:
                 self.stats.seconds = time.monotonic() - self.stats.started

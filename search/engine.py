@@ -71,8 +71,9 @@ FUSION_DEPTH_FACTOR = 2
 FUSION_DEPTH_MIN = 100
 FUSION = "rrf"  # chosen on benchmarks/hybrid.py (BENCHMARKS.md "Hybrid search")
 # A word held by more than this share of the keyword documents (and by at least COMMON_WORD_MIN)
-# is left out of the keyword ranking when the query has rarer words: it ranks almost nothing
-# (bm25's weight for it is near zero) and costs time in proportion to the documents it matches.
+# is left out of the keyword ranking: it ranks almost nothing (bm25's weight for it is near zero)
+# and costs time in proportion to the documents it matches. Keyword mode keeps it when the query
+# has no rarer word (the user asked for exactly that word); hybrid mode then ranks by meaning.
 COMMON_WORD_SHARE = 0.1
 COMMON_WORD_MIN = 1000
 
@@ -335,21 +336,24 @@ class Searcher:
 
     def _keyword_ranking(self, query: Query, words: KeywordQuery, depth: int) -> list[tuple[int, float]]:
         """(asset id, bm25) of the keyword hits passing the filters and phrases, best first."""
-        expression = self._without_common_words(words).match()
+        words = self._without_common_words(words, alone_too=query.mode == "hybrid")
+        if words.empty:
+            return []
+        expression = words.match()
         if required := words.requirement():
             expression = f"({expression}) AND {required}"
         where, params = query.filters.sql() if query.filters.active else (None, [])
         return self.catalog.keyword_ranking(expression, self.field_weights, depth, where, params)
 
-    def _without_common_words(self, words: KeywordQuery) -> KeywordQuery:
-        """``words`` less those held by over ``COMMON_WORD_SHARE`` of the documents, as long as
-        rarer ones remain (a query of common words only keeps them all)."""
-        if len(words.terms) < 2 or self.size < COMMON_WORD_MIN:
+    def _without_common_words(self, words: KeywordQuery, *, alone_too: bool) -> KeywordQuery:
+        """``words`` less those held by over ``COMMON_WORD_SHARE`` of the documents. Unless
+        ``alone_too``, a query whose words are all common keeps them all."""
+        if not words.terms or self.size < COMMON_WORD_MIN or (len(words.terms) < 2 and not alone_too):
             return words
         floor = max(COMMON_WORD_MIN, COMMON_WORD_SHARE * self.size)
         counts = self.catalog.word_document_counts(list(words.terms))
         rare = tuple(t for t in words.terms if counts[t] <= floor)
-        return replace(words, terms=rare) if rare or words.phrases else words
+        return replace(words, terms=rare) if rare or words.phrases or alone_too else words
 
     def _meaning_of(self, q: np.ndarray, ids: list[int]) -> dict[int, float]:
         return {asset_id: score for score, asset_id in self._score_exactly(q, np.asarray(ids, dtype=np.int64))}
@@ -371,19 +375,16 @@ class Searcher:
         is within the meaning ranking read, its meaning score always.
         """
         depth = max(need * FUSION_DEPTH_FACTOR, FUSION_DEPTH_MIN)
-        meaning = self._ranked(q, allowed, lambda score: True, depth, centre, spread)
+        meaning = self._nearest(q, allowed, depth)
         ranking = self._without_lookalikes(query, self._keyword_ranking(query, words, depth))
-        vector_rank = {h.asset.id: rank for rank, h in enumerate(meaning, 1)}
+        vector_rank = {asset_id: rank for rank, (_, asset_id) in enumerate(meaning, 1)}
         keyword_rank = {asset_id: (rank, bm25) for rank, (asset_id, bm25) in enumerate(ranking, 1)}
-        rows = {h.asset.id: h.asset for h in meaning}
-        scores = {h.asset.id: h.score for h in meaning}
-        outside = [i for i in keyword_rank if i not in rows]
-        scores |= self._meaning_of(q, outside)
-        rows |= self.catalog.assets_by_ids(outside)
+        scores = {asset_id: score for score, asset_id in meaning}
+        scores |= self._meaning_of(q, [i for i in keyword_rank if i not in scores])
 
         def admitted(i: int) -> bool:
             """A keyword hit needs no meaning cutoff (its words matched), only --min-score."""
-            if i not in rows or i not in scores:
+            if i not in scores:
                 return False
             if i in keyword_rank:
                 return query.min_score is None or scores[i] >= query.min_score
@@ -391,8 +392,10 @@ class Searcher:
 
         candidates = [Candidate(i, (scores[i] - centre) / spread, vector_rank.get(i), *keyword_rank.get(i, (None, 0.0)))
                       for i in dict.fromkeys([*vector_rank, *keyword_rank]) if admitted(i)]
-        return [Hit(rows[c.asset_id], scores[c.asset_id], c.relevance, fused=fused)
-                for fused, c in fuse(candidates, self.fusion)[:need]]
+        fused = fuse(candidates, self.fusion)[:need]
+        rows = self.catalog.assets_by_ids(c.asset_id for _, c in fused)
+        return [Hit(rows[c.asset_id], scores[c.asset_id], c.relevance, fused=score)
+                for score, c in fused if c.asset_id in rows]
 
     def _without_lookalikes(self, query: Query, ranking: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Keyword hits minus those that clearly look like a negative part ("coffee | -espresso":
@@ -420,11 +423,29 @@ class Searcher:
     def _ranked(self, q: np.ndarray, allowed: np.ndarray | None, passes, need: int, centre: float,
                 spread: float) -> list[Hit]:
         """Up to ``need`` best hits that pass ``passes`` among ``allowed`` ids (None: all), best first."""
+        if allowed is not None and len(allowed) <= EXACT_FILTER_LIMIT:
+            return self._hits(self._score_exactly(q, allowed)[:need], passes, centre, spread)[0]
+        for candidates, last in self._growing(q, allowed, need):
+            hits, reached_floor = self._hits(candidates, passes, centre, spread)
+            if len(hits) >= need or reached_floor or last:
+                return hits[:need]
+        return []
+
+    def _nearest(self, q: np.ndarray, allowed: np.ndarray | None, need: int) -> list[tuple[float, int]]:
+        """Up to ``need`` best (score, id) among ``allowed`` ids (None: all), best first; no rows
+        read (the hybrid ranking reads rows for the page only)."""
+        if allowed is not None and len(allowed) <= EXACT_FILTER_LIMIT:
+            return self._score_exactly(q, allowed)[:need]
+        for candidates, last in self._growing(q, allowed, need):
+            if len(candidates) >= need or last:
+                return candidates[:need]
+        return []
+
+    def _growing(self, q: np.ndarray, allowed: np.ndarray | None, need: int):
+        """FAISS lookups of a growing depth (x4 each), each as (ranked (score, id) among
+        ``allowed``, whether the index has nothing more to give)."""
         total = self.size
-        if allowed is not None:
-            if len(allowed) <= EXACT_FILTER_LIMIT:
-                return self._hits(self._score_exactly(q, allowed)[:need], passes, centre, spread)[0]
-            allowed = set(allowed.tolist())
+        allowed = None if allowed is None else set(allowed.tolist())
         k = min(total, max(need * 2, 64))
         while True:
             scores, ids = self._index.search(q[None, :], k)
@@ -432,9 +453,7 @@ class Searcher:
             index_exhausted = len(candidates) < k  # an IVF index returned all it probed
             if allowed is not None:
                 candidates = [c for c in candidates if c[1] in allowed]
-            hits, reached_floor = self._hits(candidates, passes, centre, spread)
-            if len(hits) >= need or reached_floor or index_exhausted or k >= total:
-                return hits[:need]
+            yield candidates, index_exhausted or k >= total
             k = min(total, k * 4)
 
     def _score_exactly(self, q: np.ndarray, ids: np.ndarray) -> list[tuple[float, int]]:

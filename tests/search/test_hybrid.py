@@ -101,7 +101,8 @@ def test_negative_parts_push_keyword_hits_away_too(creative):
 
 def test_words_most_documents_hold_are_left_out_when_rarer_ones_remain(creative, monkeypatch):
     """On 18 assets every word is rare; with the threshold lowered, "lumina" (2 of 18) counts as
-    common: next to "x200" (1 of 18) it is left out, alone it is kept."""
+    common: next to "x200" (1 of 18) it is left out; alone, keyword mode keeps it and hybrid mode
+    ranks by meaning."""
     from search import engine
 
     searcher, paths = creative
@@ -109,6 +110,7 @@ def test_words_most_documents_hold_are_left_out_when_rarer_ones_remain(creative,
     monkeypatch.setattr(engine, "COMMON_WORD_MIN", 1)
     assert names(search(searcher, "lumina x200", mode="keyword"), paths) == ["cameraman-with-tripod-camera.png"]
     assert set(names(search(searcher, "lumina", mode="keyword"), paths)) == LUMINA
+    assert search(searcher, "lumina").weak_matches  # hybrid: a common word alone leaves the meaning
     assert set(names(search(searcher, '"lumina" x200', mode="keyword"), paths)) == LUMINA  # a phrase stays required
 
 
