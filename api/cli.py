@@ -36,10 +36,10 @@ LAZY_COMMANDS = {
     "brief": ("api.cli_briefs", "app",
               "Run creative briefs: reuse library photos that fit, generate only what is missing."),
     "review": ("api.cli_review", "app", "The review panel: import brief runs and manual work, rate blind, 1-5."),
+    "tag": ("api.cli_tags", "app", "Suggest tags from a taxonomy, review them, calibrate thresholds."),
     "duplicates": ("api.cli_library", "duplicates",
                    "Exact and near-duplicate images in clusters, each with a suggested keeper. Deletes nothing."),
     "export": ("api.cli_library", "export_app", "Export the catalog (csv, json) or write XMP sidecars."),
-    "tag": ("api.cli_tags", "app", "Suggest tags from a taxonomy, review them, calibrate thresholds."),
     "safety": ("api.cli_safety", "safety", "Judge every asset for brand safety (safe / review / block) against a policy."),
     "report": ("api.cli_review", "report",
                "The review report: mean rating per arm with 95 % CI, agreement, approval, share, time."),
@@ -243,13 +243,14 @@ def search(
     min_height: Optional[int] = typer.Option(None, "--min-height"),
     formats: list[str] = typer.Option([], "--format", help="Only these formats (jpeg, png, ...; repeatable)."),
     source: str = typer.Option("any", "--source", help="library (own images only), generated, or any."),
-    safety: Optional[str] = typer.Option(None, "--safety", help="safe, not-blocked, review or blocked (see scout safety)."),
     captured_from: Optional[str] = typer.Option(None, "--captured-from", help="Only photos taken on or after this day (YYYY-MM-DD)."),
     captured_to: Optional[str] = typer.Option(None, "--captured-to", help="Only photos taken on or before this day (YYYY-MM-DD)."),
     camera: Optional[str] = typer.Option(None, "--camera", help="Only photos from a camera whose make and model contain this."),
     gps: Optional[bool] = typer.Option(None, "--gps/--no-gps", help="Only photos with (or without) a GPS position."),
     exclude_restricted: bool = typer.Option(False, "--exclude-restricted",
                                             help="Leave out assets whose licence expired or is marked restricted."),
+    safety: Optional[str] = typer.Option(None, "--safety", help="safe, not-blocked, review or blocked (see scout safety)."),
+    tags: list[str] = typer.Option([], "--tag", help="Only assets with this tag, accepted or suggested (repeatable: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
@@ -260,7 +261,7 @@ def search(
     from api.wiring import encoder_for_search, open_for_search
     from search.engine import Searcher
     from search.query import (Filters, Query, example_from_ref, parse_capture_range, parse_source, parse_text,
-                              split_formats)
+                              split_formats, split_tags)
 
     captured = parse_capture_range(captured_from, captured_to)
     filters = Filters(
@@ -268,7 +269,7 @@ def search(
         captured_from=captured[0], captured_to=captured[1], camera=camera, has_gps=gps,
         exclude_flagged=exclude_restricted,
         min_width=min_width, min_height=min_height,
-        formats=split_formats(formats), generated=parse_source(source), safety=safety,
+        formats=split_formats(formats), generated=parse_source(source), safety=safety, tags=split_tags(tags),
     )
     query = Query(
         parts=parse_text(text, minus), examples=tuple(example_from_ref(ref, allow_paths=True) for ref in like),

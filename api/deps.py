@@ -18,6 +18,7 @@ from search.examples import ExampleStore
 from search.query import (
     MAX_ASSET_ID, Example, Filters, Query, example_from_ref, parse_capture_range, parse_source, parse_text,
     split_formats,
+    split_tags,
 )
 
 
@@ -95,6 +96,7 @@ class SearchParams:
     camera: Optional[str] = None
     gps: Optional[bool] = None
     exclude_restricted: bool = False
+    tag: list[str] = field(default_factory=list)
 
     def to_query(self, uploads: list[Example] = ()) -> Query:
         captured = parse_capture_range(self.captured_from, self.captured_to)
@@ -103,7 +105,7 @@ class SearchParams:
             examples=tuple(example_from_ref(ref, allow_paths=False) for ref in self.like) + tuple(uploads),
             filters=Filters(folder=self.folder or None, orientation=self.orientation or None,
                             captured_from=captured[0], captured_to=captured[1], camera=self.camera or None,
-                            has_gps=self.gps, exclude_flagged=self.exclude_restricted,
+                            has_gps=self.gps, exclude_flagged=self.exclude_restricted, tags=split_tags(self.tag),
                             min_width=self.min_width, min_height=self.min_height,
                             formats=split_formats(self.format), generated=parse_source(self.source)),
             limit=self.limit, offset=self.offset, include_all=self.all,
@@ -141,8 +143,9 @@ def search_params(
                               "contain this (case-insensitive)."),
     gps: Optional[bool] = Q(None, description="true: only photos with a GPS position; false: only those without."),
     exclude_restricted: bool = Q(False, description="Leave out assets whose licence expired or is marked restricted."),
+    tag: list[str] = Q([], description="Only assets with this tag (repeatable: all of them), accepted or suggested."),
 ) -> SearchParams:
     return SearchParams(q, minus, like, example, folder, orientation, min_width, min_height,
                         format, limit, offset, all, min_relevance, min_score, source, mode,
                         captured_from=captured_from, captured_to=captured_to, camera=camera, gps=gps,
-                        exclude_restricted=exclude_restricted)
+                        exclude_restricted=exclude_restricted, tag=tag)

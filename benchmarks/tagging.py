@@ -33,7 +33,8 @@ from indexer.encoders import load_encoder
 from indexer.library import Library
 from indexer.pipeline import IndexRun
 from indexer.settings import EncoderOptions
-from indexer.tagging.tagger import DEFAULT_THRESHOLD, Tagger
+from indexer.catalog.tags import DEFAULT_THRESHOLD
+from indexer.tagging.tagger import Tagger
 from indexer.tagging.taxonomy import load_taxonomy
 
 REPO = Path(__file__).resolve().parent.parent

@@ -20,6 +20,7 @@ import numpy as np
 from indexer.catalog import GENERATED_CLAUSE
 from indexer.catalog.safety import SAFETY_CLAUSES
 from indexer.catalog.media import media_clause
+from indexer.catalog.tags import tag_clause
 from indexer.errors import QueryError
 
 ORIENTATIONS = ("landscape", "portrait", "square")
@@ -35,6 +36,7 @@ MAX_PARTS = 16
 MAX_EXAMPLES = 16
 MAX_WEIGHT = 100.0
 MAX_DIMENSION = 1_000_000  # pixels; a min_width above this can only be a typo
+MAX_TAG_FILTERS = 8
 # SQLite integers are signed 64-bit; anything larger can never be an asset id.
 MAX_ASSET_ID = 2**63 - 1
 # Format names the catalog can hold (Pillow's names, plus RAW for camera files). A name outside
@@ -119,6 +121,7 @@ class Filters:
     camera: str | None = None
     has_gps: bool | None = None
     exclude_flagged: bool = False
+    tags: tuple[str, ...] = ()  # every one of these: accepted by a person, or suggested and not rejected
 
     def __post_init__(self) -> None:
         if self.orientation and self.orientation not in ORIENTATIONS:
@@ -130,6 +133,8 @@ class Filters:
             if value is not None and not 0 <= value <= MAX_DIMENSION:
                 raise QueryError(f"{name} must be between 0 and {MAX_DIMENSION}, got {value}.")
         self.check_formats()
+        if len(self.tags) > MAX_TAG_FILTERS or any(not 0 < len(t) <= 64 for t in self.tags):
+            raise QueryError(f"At most {MAX_TAG_FILTERS} tags of up to 64 characters each can filter a search.")
         if self.safety and self.safety not in SAFETY_CLAUSES:
             raise QueryError(f"Unknown safety filter {self.safety!r}.", hint=f"Use one of {', '.join(SAFETY_CLAUSES)} "
                              "(verdicts of the last `scout safety`).")
@@ -137,7 +142,7 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.folder or self.orientation or self.min_width or self.min_height or self.formats
-                    or self.generated is not None or self.media_clause()[1] or bool(self.safety))
+                    or self.generated is not None or self.media_clause()[1] or bool(self.safety) or bool(self.tags))
 
     def sql(self) -> tuple[str, list]:
         """A WHERE clause over assets ``a`` joined to contents ``c``."""
@@ -166,6 +171,10 @@ class Filters:
             clauses.append(GENERATED_CLAUSE if self.generated else f"NOT {GENERATED_CLAUSE}")
         if self.safety:
             clauses.append(SAFETY_CLAUSES[self.safety])
+        if self.tags:
+            clause, tag_params = tag_clause(self.tags)
+            clauses.append(clause)
+            params += tag_params
         media, media_params = self.media_clause()
         clauses.append(media)
         return " AND ".join(clauses), params + media_params
@@ -214,6 +223,11 @@ def parse_capture_range(start: str | None, end: str | None) -> tuple[float | Non
 def split_formats(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """``--format jpeg,png --format tiff`` (or repeated ?format=) as one tuple of names."""
     return tuple(name for value in values for name in value.split(",") if name)
+
+
+def split_tags(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``--tag beach,sunset --tag "city street"`` (or repeated ?tag=) as one tuple of tag names."""
+    return tuple(dict.fromkeys(t.strip().lower() for value in values for t in value.split(",") if t.strip()))
 
 
 def normalize_format(name: str) -> str:

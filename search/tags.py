@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from indexer.catalog import AssetRow
 from indexer.errors import AssetNotFound, ConfigError
 from indexer.library import Library
-from indexer.tagging.tagger import DEFAULT_THRESHOLD, stored_taxonomy
+from indexer.catalog.tags import DEFAULT_THRESHOLD
+from indexer.tagging.tagger import stored_taxonomy
 from indexer.tagging.taxonomy import Taxonomy
 
 MAX_PAGE = 500

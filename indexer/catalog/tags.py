@@ -47,6 +47,9 @@ class ThresholdRow:
 
 
 DECISIONS = ("accepted", "rejected")
+# A suggestion is shown for review (and counts for search filters) at or above this confidence,
+# unless its tag has a threshold of its own; measured in BENCHMARKS.md "Tagging".
+DEFAULT_THRESHOLD = 2.0
 
 # A suggestion is shown when it reaches its threshold (the tag's for this model, else the default
 # bound as the last parameter), nobody has decided on it, and it leads its exclusive group.
@@ -114,7 +117,7 @@ class TagTables:
         """(asset id, tag, "accepted" | "rejected") decisions, by content; the latest wins.
         Returns how many were recorded (unknown asset ids are skipped)."""
         now = time.time()
-        written = 0
+        written, touched = 0, []
         with self.db.atomic():
             for asset_id, tag, decision in decisions:
                 row = self.db.execute(
@@ -125,7 +128,9 @@ class TagTables:
                 self.db.execute(
                     "INSERT OR REPLACE INTO tag_decisions (hash, tag, decision, reviewer, confidence, model, at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)", [row[0], tag, decision, reviewer, row[1], row[2], now])
+                touched.append(row[0])
                 written += 1
+            self.refresh_words(touched)  # accepted tags are searchable words
         return written
 
     def set_tag_thresholds(self, model: str, rows: list[ThresholdRow]) -> None:
@@ -211,15 +216,14 @@ class TagTables:
         return found
 
 
-def tag_clause(tag: str, model: str, default_threshold: float) -> tuple[str, list]:
-    """"This asset has ``tag``", as a clause over assets ``a`` for search filters: a person
-    accepted it, or the model suggests it at or above its threshold and nobody rejected it."""
-    return (
-        "(EXISTS (SELECT 1 FROM tag_decisions d WHERE d.hash = a.hash AND d.tag = ? AND d.decision = 'accepted') "
-        "OR (EXISTS (SELECT 1 FROM tag_suggestions s WHERE s.hash = a.hash AND s.tag = ? AND s.model = ? "
-        "AND s.confidence >= coalesce((SELECT t.threshold FROM tag_thresholds t WHERE t.model = s.model "
-        "AND t.tag = s.tag), ?)) "
-        "AND NOT EXISTS (SELECT 1 FROM tag_decisions d WHERE d.hash = a.hash AND d.tag = ? "
-        "AND d.decision = 'rejected')))",
-        [tag, tag, model, default_threshold, tag],
-    )
+def tag_clause(tags: tuple[str, ...]) -> tuple[str, list]:
+    """"This asset has every one of ``tags``", as a clause over assets ``a`` for search filters: a
+    person accepted the tag, or the model suggests it at or above its threshold (the tag's for the
+    suggesting model, else the default) and nobody rejected it."""
+    one = ("(EXISTS (SELECT 1 FROM tag_decisions d WHERE d.hash = a.hash AND d.tag = ? AND d.decision = 'accepted') "
+           "OR (EXISTS (SELECT 1 FROM tag_suggestions s WHERE s.hash = a.hash AND s.tag = ? "
+           "AND s.confidence >= coalesce((SELECT t.threshold FROM tag_thresholds t WHERE t.model = s.model "
+           "AND t.tag = s.tag), ?)) "
+           "AND NOT EXISTS (SELECT 1 FROM tag_decisions d WHERE d.hash = a.hash AND d.tag = ? "
+           "AND d.decision = 'rejected')))")
+    return " AND ".join([one] * len(tags)) or "1", [p for tag in tags for p in (tag, tag, DEFAULT_THRESHOLD, tag)]

@@ -35,7 +35,9 @@ import numpy as np
 WORDS_VERSION = "2"
 WORD_COLUMNS = ("name", "folder", "keywords", "ocr", "tags")
 
-_CHUNK = re.compile(r"[^\W_]+")
+# A run of letters and digits: what the unicode61 tokenizer keeps as one token (search.keyword
+# cuts user text with it too).
+WORD_RUN = re.compile(r"[^\W_]+")
 _SELECT = (
     "SELECT a.id, a.name, a.folder, a.root, m.title, m.description, m.keywords, o.text, "
     "(SELECT group_concat(d.tag, ', ') FROM tag_decisions d WHERE d.hash = a.hash AND d.decision = 'accepted') "
@@ -61,7 +63,7 @@ def split_words(text: str) -> list[str]:
     splits further) its pieces at case changes and digits. Single letters cut off a digit ("v"
     of "v2") are dropped: they would match nearly every query holding that letter."""
     words: list[str] = []
-    for chunk in _CHUNK.findall(text):
+    for chunk in WORD_RUN.findall(text):
         pieces, start = [], 0
         for i in range(1, len(chunk)):
             if _boundary(chunk[i - 1], chunk[i], chunk[i + 1] if i + 1 < len(chunk) else ""):
@@ -101,7 +103,7 @@ def keyword_text(title: str | None, description: str | None, keywords: str | Non
 
 def with_pieces(text: str) -> str:
     """``text`` as it is, then the pieces of each of its words that splits (see ``split_words``)."""
-    pieces = [piece for chunk in _CHUNK.findall(text) for piece in split_words(chunk)[1:]]
+    pieces = [piece for chunk in WORD_RUN.findall(text) for piece in split_words(chunk)[1:]]
     return f"{text}\n{' '.join(pieces)}" if pieces else text
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from indexer.catalog.tags import DECISIONS, ThresholdRow
+from indexer.catalog.tags import DECISIONS, DEFAULT_THRESHOLD, ThresholdRow
 from indexer.errors import ConfigError
 from indexer.library import Library
-from indexer.tagging.tagger import DEFAULT_THRESHOLD, stored_taxonomy
+from indexer.tagging.tagger import stored_taxonomy
 
 MIN_DECISIONS = 8
 MAX_DECISIONS_PER_CALL = 1000

@@ -37,9 +37,6 @@ from indexer.errors import ConfigError
 from indexer.library import Library
 from indexer.tagging.taxonomy import Taxonomy
 
-# Suggestions at or above this confidence are shown for review unless the tag has its own
-# threshold (from the taxonomy, or calibrated from decisions for this model).
-DEFAULT_THRESHOLD = 2.0
 # Scores at or above this are stored, so a lowered threshold needs no re-scoring; below it a
 # tag is noise for that image on any threshold worth using.
 STORE_FLOOR = 1.5

@@ -38,6 +38,8 @@ def test_tag_review_and_calibrate_from_the_command_line(tagged_library):  # noqa
     assert "not an asset id" in scout("tag", "accept", "cat", "../etc/passwd", *lib, check=2).stderr
     calibrated = json.loads(scout("tag", "calibrate", "--min-decisions", "1", "--json", *lib, check=0).stdout)
     assert {p["tag"] for p in calibrated} == {"cat", other}
+    hits = json.loads(scout("search", "a photo", "--tag", "cat", "--all", "--json", *lib, check=0).stdout)
+    assert [h["id"] for h in hits] == [int(cat)]
     overview = json.loads(scout("tag", "overview", "--json", *lib, check=0).stdout)
     assert {t["name"]: t["accepted"] for t in overview}["cat"] == 1
 
@@ -65,6 +67,10 @@ def test_tags_over_http_queue_decisions_and_token(tagged_library, offline_encode
                         json={"decisions": [{"asset_id": 1, "tag": "cat", "decision": "maybe"}]})
         assert bad.status_code == 422
         assert http.get("/api/tags/queue", params={"tag": "../../etc"}).status_code == 400
+        found = http.get("/api/search", params={"q": "a photo", "tag": "cat", "all": "true", "mode": "vector"}).json()
+        assert [h["asset"]["id"] for h in found["results"]] == [top["asset_id"]]
+        too_many = http.get("/api/search", params={"q": "a photo", "tag": [f"t{i}" for i in range(9)]})
+        assert too_many.status_code == 400 and "At most 8 tags" in too_many.json()["error"]
         assert http.get("/api/assets/999999/tags").status_code == 404
 
 

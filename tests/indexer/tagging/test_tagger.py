@@ -122,3 +122,24 @@ def test_unknown_tags_and_decisions_are_refused_whole(tagged_library):
     with pytest.raises(ConfigError, match="Unknown decision"):
         desk.decide([(cat, "cat", "maybe")])
     assert {t.status for t in tag_reads.asset_tags(tagged_library, cat)} == {"suggested"}
+
+
+def test_accepted_tags_are_filters_and_searchable_words(tagged_library, offline_encoder):
+    from search.engine import Searcher
+    from search.query import Filters, Query, parse_text
+
+    cat = asset_named(tagged_library, "tabby-cat-chelsea.png")
+    coffee = asset_named(tagged_library, "cup-of-coffee-on-saucer.png")
+    searcher = Searcher(tagged_library, offline_encoder)
+
+    def ids(query: Query) -> list[int]:
+        return [h.asset.id for h in searcher.search(query).hits]
+
+    assert ids(Query(parts=parse_text("a photo"), include_all=True, filters=Filters(tags=("cat",)))) == [cat]
+    assert ids(Query(parts=parse_text("luxury"), mode="keyword")) == []
+    TagDesk(tagged_library).decide([(cat, "cat", "rejected"), (coffee, "cat", "accepted"),
+                                    (coffee, "luxury", "accepted")], "ana")
+    assert ids(Query(parts=parse_text("a photo"), include_all=True, filters=Filters(tags=("cat",)))) == [coffee]
+    assert ids(Query(parts=parse_text("luxury"), mode="keyword")) == [coffee]  # accepted tags are words
+    both = Filters(tags=("cat", "coffee"))
+    assert ids(Query(parts=parse_text("a photo"), include_all=True, filters=both)) == [coffee]
