@@ -7,6 +7,7 @@ OCR engine cost time. ``--show-policy`` prints the default policy to start a cli
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -33,7 +34,8 @@ def safety(
                                           help="A policy YAML file (default: the library's last, else the GARM floor)."),
     checks: str = typer.Option("words,text_similarity,zero_shot,nudity", "--checks",
                                help="Comma-separated safety checks to run."),
-    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help="Read text in images first (default: the library's choice)."),
+    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help="Read text in images first (stored in the library; "
+                                       "default: the library's choice, else $SCOUT_OCR, else on)."),
     show_policy: bool = typer.Option(False, "--show-policy", help="Print the default policy YAML and exit."),
     list_flagged: bool = typer.Option(False, "--list", help="Afterwards, list every asset judged review or block."),
     as_json: bool = typer.Option(False, "--json", help="Print the run's counts (and --list) as JSON."),
@@ -48,6 +50,7 @@ def safety(
         out.print(default_policy_text(), end="", markup=False, highlight=False)
         return
     from api.wiring import encoder_for_search
+    from indexer.ocr import default_switch
     from indexer.safety.library_run import judge_library
     from search.safety import flagged
 
@@ -56,7 +59,8 @@ def safety(
     lib = Library.open(library_path(library))
     encoder = encoder_for_search(lib, encoder_options(device, threads, cache_dir, False))
     with ProgressBar("Judging", "contents") as bar:
-        run = judge_library(lib, encoder, chosen, checks=names, ocr=ocr, workers=workers,
+        run = judge_library(lib, encoder, chosen, checks=names, ocr=ocr, ocr_default=default_switch(os.environ),
+                            workers=workers,
                             progress=lambda s: bar.update(s.done, s.name, total=s.total))
     counts = lib.catalog.safety_counts(run.version)
     rows = flagged(lib) if list_flagged else []

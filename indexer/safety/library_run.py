@@ -40,9 +40,10 @@ class SafetyRun:
 
 
 def judge_library(library: "Library", encoder: "Encoder", policy: Policy | None = None, *,
-                  checks: Sequence[str] = DEFAULT_CHECKS, ocr: bool | None = None, workers: int = 2,
-                  progress: PassProgress | None = None) -> SafetyRun:
-    """Run the OCR pass (when the library has OCR on, or ``ocr`` says so) and the safety pass."""
+                  checks: Sequence[str] = DEFAULT_CHECKS, ocr: bool | None = None, ocr_default: bool = True,
+                  workers: int = 2, progress: PassProgress | None = None) -> SafetyRun:
+    """Run the OCR pass (when the library has OCR on, or ``ocr`` says so; ``ocr_default`` for a
+    library that never chose, as for index runs) and the safety pass."""
     from indexer.ocr.content_pass import ocr_passes
 
     policy = policy or stored_policy(library)
@@ -50,7 +51,7 @@ def judge_library(library: "Library", encoder: "Encoder", policy: Policy | None 
     with library.writer_lock():
         library.catalog.set_meta(**{POLICY_META: policy.model_dump_json()})
         ocr_stats = None
-        passes = ocr_passes(library, IndexSettings(), choice=ocr)
+        passes = ocr_passes(library, IndexSettings(), choice=ocr, default=ocr_default)
         for ocr_pass in passes:
             ocr_stats = run_pass(library, ocr_pass, workers=workers, progress=progress)
         safety_pass = SafetyPass(assessor, library.catalog, ocr=passes[0].version if passes else "off")

@@ -44,7 +44,7 @@ def test_the_library_is_judged_once_listed_and_served_with_evidence(library, off
     folder, ids = library
     with serve(folder, offline_encoder) as server, server.client() as client:  # before: nothing judged
         assert client.get(f"/api/assets/{ids['cat.png']}/safety").json()["verdict"] is None
-    first = json.loads(scout("safety", "--library", folder, "--list", "--json", check=0).stdout)
+    first = json.loads(scout("safety", "--ocr", "--library", folder, "--list", "--json", check=0).stdout)
     assert (first["judged"], first["safe"], first["block"]) == (2, 1, 1)
     (flagged,) = first["flagged"]
     assert flagged["id"] == ids["ad.jpg"] and flagged["verdict"] == "block" and "adult" in flagged["categories"]
