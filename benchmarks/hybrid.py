@@ -74,6 +74,11 @@ KEYWORD_QUERIES = {
     "open 24 hours": ["wall-clock-motion-blur.png"],
     "sale on stones": ["gravel-stones-texture.png"],
 }
+# the keyword set as typed so far, for prefix matching of the last word
+TYPING = {"nordbr": KEYWORD_QUERIES["nordbrew"], "purrfect": KEYWORD_QUERIES["purrfectbite"],
+          "shutterpro x2": KEYWORD_QUERIES["x200"], "lumin": KEYWORD_QUERIES["lumina"],
+          "orbi": KEYWORD_QUERIES["orbitx"], "grand open": KEYWORD_QUERIES["grand opening"],
+          "summer sa": KEYWORD_QUERIES["summer sale"], "open 24 hou": KEYWORD_QUERIES["open 24 hours"]}
 
 
 def render_sign(image: Image.Image, text: str) -> Image.Image:
@@ -124,15 +129,17 @@ def scores(rankings: dict[str, list[str]], answers: dict[str, list[str]]) -> dic
 
 
 EQUAL_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0)
-VARIANTS = {  # label -> (mode, fusion, bm25 field weights; None: Scout's)
-    "vector": ("vector", "rrf", None),
-    "keyword": ("keyword", "rrf", None),
-    "keyword, equal field weights": ("keyword", "rrf", EQUAL_WEIGHTS),
-    "hybrid rrf (k=60)": ("hybrid", "rrf", None),
-    "hybrid rrf, equal weights": ("hybrid", "rrf", EQUAL_WEIGHTS),
-    "hybrid weighted a=0.3": ("hybrid", "weighted:0.3", None),
-    "hybrid weighted a=0.5": ("hybrid", "weighted:0.5", None),
-    "hybrid weighted a=0.7": ("hybrid", "weighted:0.7", None),
+VARIANTS = {  # label -> (mode, fusion, bm25 field weights (None: Scout's), last word as a prefix)
+    "vector": ("vector", "rrf", None, True),
+    "keyword": ("keyword", "rrf", None, True),
+    "keyword, equal field weights": ("keyword", "rrf", EQUAL_WEIGHTS, True),
+    "keyword, no prefix": ("keyword", "rrf", None, False),
+    "hybrid rrf (k=60)": ("hybrid", "rrf", None, True),
+    "hybrid rrf, equal weights": ("hybrid", "rrf", EQUAL_WEIGHTS, True),
+    "hybrid rrf, no prefix": ("hybrid", "rrf", None, False),
+    "hybrid weighted a=0.3": ("hybrid", "weighted:0.3", None, True),
+    "hybrid weighted a=0.5": ("hybrid", "weighted:0.5", None, True),
+    "hybrid weighted a=0.7": ("hybrid", "weighted:0.7", None, True),
 }
 
 
@@ -142,8 +149,8 @@ def evaluate(library, encoder, queries: dict[str, list[str]], names: dict[Path, 
     from search.query import Query, parse_text
 
     results = {}
-    for label, (mode, fusion, weights) in VARIANTS.items():
-        searcher = Searcher(library, encoder, fusion=fusion, field_weights=weights or FIELD_WEIGHTS)
+    for label, (mode, fusion, weights, prefix) in VARIANTS.items():
+        searcher = Searcher(library, encoder, fusion=fusion, field_weights=weights or FIELD_WEIGHTS, prefix_last=prefix)
         rankings = {}
         for text in queries:
             hits = searcher.search(Query(parts=parse_text(text), limit=10, mode=mode)).hits
@@ -271,9 +278,11 @@ def main() -> None:
             print(f"  OCR of the {sign!r} photo: {row.text if row else None!r}")
         table["semantic, keyword library"] = evaluate(keyword_lib, encoder, SEMANTIC, names)
         table["keyword set"] = evaluate(keyword_lib, encoder, KEYWORD_QUERIES, names)
+        table["keyword set, as typed"] = evaluate(keyword_lib, encoder, TYPING, names)
 
         for name, rows in table.items():
-            print(f"\n{name} ({len(SEMANTIC if name.startswith('semantic') else KEYWORD_QUERIES)} queries)")
+            count = len(SEMANTIC if name.startswith("semantic") else TYPING if "typed" in name else KEYWORD_QUERIES)
+            print(f"\n{name} ({count} queries)")
             print(f"  {'mode':30} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
             for label, figures in rows.items():
                 print(f"  {label:30} {figures['r@1']:9.2f} {figures['r@5']:9.2f} {figures['mrr']:6.2f}")

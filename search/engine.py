@@ -33,6 +33,13 @@ given hit's relevance between draws (±36 % at 10 assets). Padding the sample wi
 vectors (the offline model's 1000 class-prompt vectors) made it worse (a non-answer over 3σ in
 25-33 %), as did a trimmed standard deviation for hits (38 % over 3σ); see BENCHMARKS.md. The weak
 matches above are what keeps a small library from answering with nothing.
+
+Search modes (``Query.mode``; README "Search modes"): ``vector`` is all of the above; ``keyword``
+ranks the keyword index (indexer/catalog/words.py) by bm25 through a MATCH expression built by
+search/keyword.py, reporting each hit's meaning score without using it; ``hybrid`` takes the
+meaning hits that clear the cutoff plus every keyword hit and orders them by rank fusion
+(search/fusion.py). Quoted phrases restrict every mode like a filter. Whatever the mode, a
+query without words (example images alone) is a vector search.
 """
 
 from __future__ import annotations
@@ -137,11 +144,14 @@ def default_cutoff(query: Query) -> float | None:
 
 class Searcher:
     def __init__(self, library: Library, encoder: Encoder, *, text_cache_size: int = 1024, fusion: str = FUSION,
-                 field_weights: tuple[float, ...] = FIELD_WEIGHTS):
+                 field_weights: tuple[float, ...] = FIELD_WEIGHTS, prefix_last: bool = True):
         library.check_model(encoder.model_id)
         self.library = library
-        self.fusion = fusion  # search.fusion.fuse's method; a parameter for benchmarks/hybrid.py
+        # How keyword and meaning combine (search.fusion, search.keyword); parameters so that
+        # benchmarks/hybrid.py can measure the alternatives side by side.
+        self.fusion = fusion
         self.field_weights = field_weights
+        self.prefix_last = prefix_last
         self.catalog = library.catalog
         self.encoder = encoder
         self._lock = threading.RLock()
@@ -292,7 +302,7 @@ class Searcher:
         return (np.asarray(vectors, dtype=np.float32).reshape(-1, len(q)) @ q - centre) / spread
 
     def _lookup(self, q: np.ndarray, query: Query) -> tuple[list[Hit], bool, float | None, str]:
-        words = keyword_query(query.parts)
+        words = keyword_query(query.parts, prefix_last=self.prefix_last)
         mode = query.mode if not words.empty else "vector"
         if query.mode == "keyword" and words.empty:
             raise QueryError("A keyword search needs words to look for.",
@@ -306,7 +316,7 @@ class Searcher:
             return (query.min_score is None or score >= query.min_score) and (
                 cutoff is None or (score - centre) / spread >= cutoff)
 
-        allowed = self._allowed(query, words)
+        allowed = None if mode == "keyword" else self._allowed(query, words)  # keyword mode: in its SQL
         need = query.offset + query.limit + 1  # one extra tells whether there is a next page
         if mode == "keyword":
             hits = self._keyword_hits(q, query, words, need, centre, spread)
