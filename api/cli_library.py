@@ -6,11 +6,8 @@ XMP export writes sidecars next to the files (merging with sidecars already ther
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Optional, TextIO
 
@@ -19,6 +16,7 @@ import typer
 from api.cli_common import LibraryOpt, err, handles_errors, library_path, out
 from indexer.errors import ConfigError
 from indexer.library import Library
+from search import export
 
 
 @handles_errors
@@ -63,48 +61,6 @@ export_app = typer.Typer(help="Export the catalog (csv, json) or write XMP sidec
                          no_args_is_help=True)
 
 
-def _tag_parents(library: Library) -> dict[str, str | None]:
-    """Each tag's parent in the taxonomy the library was last tagged with (the sidecar hierarchy)."""
-    from indexer.tagging.tagger import stored_taxonomy
-
-    taxonomy = stored_taxonomy(library)
-    return {tag.name: tag.parent for tag in taxonomy.tags} if taxonomy else {}
-
-
-def _iso(seconds: float | None) -> str | None:
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat() if seconds is not None else None
-
-
-MEDIA_FIELDS = ("camera", "lens", "has_gps", "latitude", "longitude", "title", "description", "creator", "copyright",
-                "usage_terms", "rating", "rights")
-EXPORT_FIELDS = ["id", "path", "format", "width", "height", "bytes", "hash", "generated", "captured_at", *MEDIA_FIELDS,
-                 "keywords", "tags"]
-
-
-def export_records(library: Library) -> Iterator[dict]:
-    """One flat record per asset: file facts, embedded metadata and confirmed tags."""
-    batch: list = []
-
-    def flush():
-        tags = library.catalog.accepted_tags_by_hash([asset.hash for asset, _ in batch])
-        for asset, media in batch:
-            yield {
-                "id": asset.id, "path": asset.path, "format": asset.format, "width": asset.width,
-                "height": asset.height, "bytes": asset.size, "hash": asset.hash, "generated": asset.generated,
-                "captured_at": _iso(media.captured_at) if media else None,
-                **{name: getattr(media, name) if media else None for name in MEDIA_FIELDS},
-                "keywords": list(media.keywords) if media else [],
-                "tags": tags.get(asset.hash, []),
-            }
-
-    for row in library.catalog.export_rows():
-        batch.append(row)
-        if len(batch) == 500:
-            yield from flush()
-            batch = []
-    yield from flush()
-
-
 @contextmanager
 def _destination(output: Optional[Path]) -> Iterator[TextIO]:
     """The file to export into (stdout when none), refused clearly when it cannot be written."""
@@ -126,14 +82,9 @@ OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: s
 @handles_errors
 def export_csv(library: Optional[Path] = LibraryOpt, output: Optional[Path] = OutputOpt) -> None:
     """Every asset as one CSV row (lists joined with "; "); cells never start a spreadsheet formula."""
-    from generation.report import _cell as spreadsheet_safe
-
     lib = Library.open(library_path(library), readonly=True)
     with _destination(output) as handle:
-        writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for record in export_records(lib):
-            writer.writerow({k: spreadsheet_safe("; ".join(v) if isinstance(v, list) else v) for k, v in record.items()})
+        export.write_csv(lib, handle)
 
 
 @export_app.command("json")
@@ -142,10 +93,7 @@ def export_json(library: Optional[Path] = LibraryOpt, output: Optional[Path] = O
     """Every asset as a JSON array of objects (written as it is read, so any size fits in memory)."""
     lib = Library.open(library_path(library), readonly=True)
     with _destination(output) as handle:
-        handle.write("[")
-        for number, record in enumerate(export_records(lib)):
-            handle.write(("," if number else "") + "\n" + json.dumps(record, ensure_ascii=False))
-        handle.write("\n]\n")
+        export.write_json(lib, handle)
 
 
 @export_app.command("xmp")
@@ -156,10 +104,10 @@ def export_xmp(library: Optional[Path] = LibraryOpt) -> None:
     from indexer.sidecars import SidecarError, subjects_for_tags, write_sidecar
 
     lib = Library.open(library_path(library), readonly=True)
-    parents = _tag_parents(lib)
+    parents = export.tag_parents(lib)
     counts = {"created": 0, "merged": 0, "unchanged": 0}
     failed = 0
-    for record in export_records(lib):
+    for record in export.export_records(lib):
         if not record["tags"]:
             continue
         try:

@@ -41,6 +41,7 @@ import numpy as np
 from scipy import stats
 
 from indexer.errors import ConfigError
+from search.export import spreadsheet_safe
 
 ARMS = ("ai_reused", "ai_generated", "manual")
 AI_ARMS = ("ai_reused", "ai_generated")
@@ -213,18 +214,8 @@ def to_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: _cell(v) for k, v in row.items()} for row in report.csv_rows())
+    writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in report.csv_rows())
     return out.getvalue()
-
-
-def _cell(value):
-    """A CSV cell that a spreadsheet shows as text: reviewer names and other typed-in strings that
-    start like a formula (=, +, -, @, tab, CR) get a leading apostrophe (OWASP's CSV-injection rule)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 # --- statistics -----------------------------------------------------------------------------
