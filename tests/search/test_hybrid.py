@@ -30,11 +30,8 @@ def creative(tmp_path_factory, offline_encoder):
     catalog = library.catalog
     hashes = {name: catalog.asset_by_path(str(path.resolve())).hash for name, path in written.items()}
     catalog.store_ocr([OcrRow(hashes[name], "test", text) for name, text in SIGNS.items()])
-    with catalog.db.atomic():
-        catalog.db.execute("INSERT INTO media_meta (hash, reader, title, keywords) VALUES (?, 'test', ?, ?)",
-                           [hashes["horse-silhouette-drawing.png"], "Stable logo",
-                            json.dumps(["Heritage Collection", "equestrian"])])
-        catalog.refresh_words([hashes["horse-silhouette-drawing.png"]])
+    catalog.write_media("test", [(hashes["horse-silhouette-drawing.png"],
+                                  {"title": "Stable logo", "keywords": ["Heritage Collection", "equestrian"]}, None)])
     library.close()
     readonly = Library.open(base / "lib", readonly=True)
     return Searcher(readonly, offline_encoder), {str(p.resolve()): name for name, p in written.items()}

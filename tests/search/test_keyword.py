@@ -1,14 +1,14 @@
-"""The keyword index: documents that follow their assets, and keyword search over them."""
+"""The keyword index: documents that follow their assets (search over them: test_hybrid.py)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from indexer.catalog import Catalog
+from indexer.catalog.ocr import OcrRow
 from indexer.catalog.words import name_words
 from indexer.library import Library
 from tests.conftest import index_folder, pattern_image
@@ -32,20 +32,14 @@ def documents(catalog: Catalog) -> dict[str, dict]:
 
 
 def write_ocr(catalog: Catalog, path: Path, text: str) -> None:
-    """An ``ocr`` row for the content at ``path``, as the OCR pass writes it, then the refresh it calls."""
-    content_hash = catalog.asset_by_path(str(path.resolve())).hash
-    with catalog.db.atomic():
-        catalog.db.execute("INSERT OR REPLACE INTO ocr (hash, engine, text, lines) VALUES (?, 'test', ?, '[]')",
-                           [content_hash, text])
-        catalog.refresh_words([content_hash])
+    """An ``ocr`` row for the content at ``path``, stored as the OCR pass stores it."""
+    catalog.store_ocr([OcrRow(catalog.asset_by_path(str(path.resolve())).hash, "test", text)])
 
 
 def write_meta(catalog: Catalog, path: Path, title: str, keywords: list[str]) -> None:
-    content_hash = catalog.asset_by_path(str(path.resolve())).hash
-    with catalog.db.atomic():
-        catalog.db.execute("INSERT OR REPLACE INTO media_meta (hash, reader, title, keywords) VALUES (?, 'test', ?, ?)",
-                           [content_hash, title, json.dumps(keywords)])
-        catalog.refresh_words([content_hash])
+    """A ``media_meta`` row for the content at ``path``, written as the metadata pass writes it."""
+    catalog.write_media("test", [(catalog.asset_by_path(str(path.resolve())).hash,
+                                  {"title": title, "keywords": keywords}, None)])
 
 
 def test_file_names_split_on_separators_case_changes_and_digits():
