@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from indexer.passes import PassInput
+from indexer.passes import PassInput, failure_text
 
 if TYPE_CHECKING:
     from indexer.catalog import Catalog
@@ -330,7 +330,7 @@ class MetadataPass:
 
     def commit(self, catalog: "Catalog", results: list[tuple[PassInput, object]]) -> None:
         catalog.write_media(self.version, [
-            (item.hash, None, f"{type(result).__name__}: {result}"[:500]) if isinstance(result, Exception)
+            (item.hash, None, failure_text(result)) if isinstance(result, Exception)
             else (item.hash, result.as_values(), None)
             for item, result in results
         ])

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-from indexer.errors import ScoutError
+from indexer.errors import ComponentUnavailable, ScoutError
 
 if TYPE_CHECKING:
     from indexer.catalog import Catalog
@@ -49,7 +49,8 @@ class ContentPass(Protocol):
 
     def process(self, item: PassInput) -> object:
         """Look at one content (in a worker thread). May raise; the exception is handed to
-        :meth:`commit` as that content's result."""
+        :meth:`commit` as that content's result (store :func:`failure_text` of it), except
+        ``ComponentUnavailable``, which stops the run."""
 
     def commit(self, catalog: "Catalog", results: list[tuple[PassInput, object]]) -> None:
         """Store one chunk of results (a result may be an exception) in one transaction."""
@@ -95,8 +96,16 @@ def _process(content_pass: ContentPass, content_hash: str, path: str) -> tuple[P
         return None, None
     try:
         return item, content_pass.process(item)
+    except ComponentUnavailable:
+        raise  # the pass's engine itself is broken: stop, and store nothing that would never be retried
     except Exception as exc:  # one content's failure is recorded, never the run's end
         return item, exc
+
+
+def failure_text(exc: Exception) -> str:
+    """How a content's failure is stored in a pass table's ``error`` column: a Scout error's own
+    message, else the exception's type and text, bounded."""
+    return (getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")[:500]
 
 
 def run_pass(library: "Library", content_pass: ContentPass, *, workers: int = 2,

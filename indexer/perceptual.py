@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from indexer.decode import decode_image
-from indexer.passes import PassInput
+from indexer.passes import PassInput, failure_text
 
 if TYPE_CHECKING:
     from indexer.catalog import Catalog
@@ -51,7 +51,7 @@ class PerceptualPass:
 
     def commit(self, catalog: "Catalog", results: list[tuple[PassInput, object]]) -> None:
         catalog.write_perceptual(self.version, [
-            (item.hash, None, f"{type(result).__name__}: {result}"[:500]) if isinstance(result, Exception)
+            (item.hash, None, failure_text(result)) if isinstance(result, Exception)
             else (item.hash, f"{result:016x}", None)
             for item, result in results
         ])

@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING
 
 from indexer.catalog.ocr import OcrRow
 from indexer.decode import decode_image
-from indexer.errors import ComponentUnavailable
 from indexer.ocr import DEFAULT_ENGINE, OcrEngine, OcrOptions, OcrResult, load_ocr_engine
-from indexer.passes import PassInput
+from indexer.passes import PassInput, failure_text
 from indexer.settings import IndexSettings
 
 if TYPE_CHECKING:
@@ -53,11 +52,8 @@ class OcrPass:
     def commit(self, catalog: "Catalog", results: list[tuple[PassInput, object]]) -> None:
         rows = []
         for item, outcome in results:
-            if isinstance(outcome, ComponentUnavailable):
-                raise outcome  # the engine itself is broken: stop, store nothing that would never be retried
             if isinstance(outcome, Exception):
-                message = getattr(outcome, "message", None) or f"{type(outcome).__name__}: {outcome}"
-                rows.append(OcrRow(item.hash, self.version, error=message))
+                rows.append(OcrRow(item.hash, self.version, error=failure_text(outcome)))
             else:
                 result, seconds = outcome
                 rows.append(OcrRow(item.hash, self.version, result.text, [line.as_dict() for line in result.lines],
