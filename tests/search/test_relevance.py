@@ -126,15 +126,16 @@ def test_like_returns_copies_and_same_subject_photos_not_only_itself(copies_libr
     assert result.cutoff is None and not result.weak_matches
     assert set(names(result.hits)) == {"tabby-cat-chelsea.png", "kitten.jpg", "tabby-cat-chelsea-flipped.jpg",
                                        "tabby-cat-chelsea-cropped.jpg", "tabby-cat-chelsea-small.jpg"}
-    # The rocket's exact mirror image stands only ~2.3σ above the image-to-image median: a text
-    # cutoff would hide it; ranked by example it comes right after the rocket itself.
+    # The rocket's exact mirror image and its crop stand only ~1-3σ above the image-to-image
+    # median: a text cutoff would hide them; ranked by example they come right after the rocket.
     rocket = library.catalog.asset_by_path(str(root / "spacex-rocket-launch.jpg"))
     top = names(searcher.search(Query(examples=(Example(asset_id=rocket.id),), limit=3)).hits)
-    assert top[:2] == ["spacex-rocket-launch.jpg", "spacex-rocket-launch-flipped.jpg"]
-    assert "spacex-rocket-launch-cropped.jpg" in top
-    # an explicit floor still applies to examples
-    strict = searcher.search(Query(examples=(Example(asset_id=rocket.id),), min_relevance=2.0, limit=10))
-    assert all(h.relevance >= 2.0 for h in strict.hits)
+    assert top[0] == "spacex-rocket-launch.jpg"
+    assert set(top[1:]) == {"spacex-rocket-launch-flipped.jpg", "spacex-rocket-launch-cropped.jpg"}
+    # an explicit floor still applies to examples (the rocket's copies clear 1σ, the other photos do not)
+    strict = searcher.search(Query(examples=(Example(asset_id=rocket.id),), min_relevance=1.0, limit=10))
+    assert not strict.weak_matches and all(h.relevance >= 1.0 for h in strict.hits)
+    assert set(top) <= set(names(strict.hits)) and len(strict.hits) < 10
 
 
 # -- a small library --------------------------------------------------------------------------
