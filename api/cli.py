@@ -291,7 +291,7 @@ def search(
                   highlight=False)
     rows = [
         (str(rank), f"{hit.score:.3f}", f"{hit.relevance:+.1f}σ",
-         f"{hit.asset.width}x{hit.asset.height}", str(hit.asset.id), hit.asset.path, hit.why)
+         f"{hit.asset.width}x{hit.asset.height}", str(hit.asset.id), hit.asset.path)
         for rank, hit in enumerate(result.hits, start=offset + 1)
     ]
     if out.is_terminal:
@@ -301,9 +301,9 @@ def search(
         table.add_column("path", overflow="fold")
         table.add_column("why", overflow="fold")
         for row, hit in zip(rows, result.hits):
-            table.add_row(*row, style="dim" if hit.weak else None)
+            table.add_row(*row, hit.why, style="dim" if hit.weak else None)
         out.print(table)
-    else:  # piped: one tab-separated line per hit, never wrapped
+    else:  # piped: one tab-separated line per hit, never wrapped, the path last (why: --json)
         for row in rows:
             print("\t".join(row))
     more = " (more with --offset)" if result.has_more else ""
