@@ -215,8 +215,11 @@ def test_the_mode_switch_on_the_command_line(creative):
     vector = json.loads(scout("search", "purrfectbite", "--library", library, "--json", "--mode", "vector",
                               check=0).stdout)
     assert all(not hit["keywords"] for hit in vector) and paths[vector[0]["path"]] != "tabby-cat-chelsea.png"
-    table = scout("search", "grand opening", "--library", library, "--mode", "keyword", check=0).stdout
-    assert table.splitlines()[0].endswith("ocr: grand, opening “[GRAND] [OPENING]”")
+    printed = json.loads(scout("search", "grand opening", "--library", library, "--mode", "keyword", "--json",
+                               check=0).stdout)
+    assert printed[0]["why"].endswith("ocr: grand, opening “[GRAND] [OPENING]”")
+    piped = scout("search", "grand opening", "--library", library, check=0).stdout  # for scripts: the path last
+    assert paths[piped.splitlines()[0].split("\t")[-1]] == "brick-wall-texture.png"
     wrong = scout("search", "lumina", "--library", library, "--mode", "fuzzy", check=2)
     assert "Unknown search mode 'fuzzy'" in wrong.stderr and "Traceback" not in wrong.stderr
 
