@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from indexer.calibration import robust_scale as calibrate
 from indexer.encoders import load_encoder
 from indexer.library import Library
 from indexer.pipeline import IndexRun
-from search.engine import DEFAULT_MIN_RELEVANCE, calibrate
+from search.engine import DEFAULT_MIN_RELEVANCE
 
 REPO = Path(__file__).resolve().parent.parent
 QUERIES = json.loads((REPO / "benchmarks" / "queries.json").read_text())["queries"]

@@ -54,6 +54,7 @@ import faiss
 import numpy as np
 
 from indexer import vectors
+from indexer.calibration import robust_scale
 from indexer.catalog import AssetRow
 from indexer.decode import decode_image
 from indexer.encoders.base import Encoder, normalize
@@ -119,17 +120,6 @@ class SearchResult:
     def weak_matches(self) -> bool:
         """True when the hits are the closest candidates, none of which cleared the cutoff."""
         return bool(self.hits) and all(hit.weak for hit in self.hits)
-
-
-def calibrate(scores: np.ndarray) -> tuple[float, float]:
-    """Robust centre and spread (median, 1.4826 x MAD) of one query's scores over a library.
-
-    Median/MAD rather than mean/std because a few strong matches or odd assets would
-    otherwise inflate the spread and hide exactly the hits the cutoff should keep.
-    """
-    median = float(np.median(scores))
-    spread = 1.4826 * float(np.median(np.abs(scores - median)))
-    return median, max(spread, float(scores.std()) * 0.1, 1e-6)
 
 
 def default_cutoff(query: Query) -> float | None:
@@ -290,7 +280,7 @@ class Searcher:
         count = self._reference.ntotal
         if count < 2:
             return 0.0, 1.0
-        return calibrate(self._reference.search(q[None, :], count)[0][0])
+        return robust_scale(self._reference.search(q[None, :], count)[0][0])
 
     def relevance_of(self, q: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """Calibrated relevance of the given image ``vectors`` for the query vector ``q``: the
