@@ -44,11 +44,10 @@ def test_pool_is_deduplicated_and_remembers_which_aspects_found_each(searcher):
 
 
 def test_must_avoid_pushes_a_photo_down(searcher):
-    plain = retrieve(searcher, Brief(id="b", subject="a cat"), RetrieveSettings(per_query=18))
-    avoiding = retrieve(searcher, Brief(id="b", subject="a cat", must_avoid=["a cat", "a tabby cat"]),
-                        RetrieveSettings(per_query=18))
-    assert names(plain)[0] == "tabby-cat-chelsea.png"
-    assert names(avoiding).index("tabby-cat-chelsea.png") > 0
+    plain = retrieve(searcher, Brief(id="b", subject="a pet"), RetrieveSettings(per_query=18))
+    avoiding = retrieve(searcher, Brief(id="b", subject="a pet", must_avoid=["a cat"]), RetrieveSettings(per_query=18))
+    assert "tabby-cat-chelsea.png" in names(plain)[:2]
+    assert names(avoiding).index("tabby-cat-chelsea.png") >= 3
 
 
 def test_filters_apply_to_every_aspect_query(searcher, sample_library):
