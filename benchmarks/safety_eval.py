@@ -37,31 +37,38 @@ def truth_verdict(policy: Policy, item: Item) -> str:
 
 def observe(items: list[Item], encoder, *, perfect_ocr: bool, cache: Path | None) -> list[tuple[np.ndarray, list[dict]]]:
     """Each item's image vector (what the library would store) and OCR lines, cached in ``cache``
-    (the slow part: OCR is about a second an item on 2 cores), so a changed policy re-scores fast."""
+    (OCR lines once, vectors per model: OCR is the slow part, about a second an item on 2 cores),
+    so a changed policy or model re-scores fast."""
     import torch
 
     stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
+    lines_of = stored.setdefault("ocr", {})
+    vectors = stored.setdefault("vectors", {}).setdefault(encoder.model_id, {})
     ocr = None
-    if not perfect_ocr and any(item.id not in stored for item in items):
+    if not perfect_ocr and any(item.id not in lines_of for item in items):
         from indexer.ocr import OcrOptions, load_ocr_engine
         ocr = load_ocr_engine(options=OcrOptions(threads=2))
     for number, item in enumerate(items, 1):
-        if item.id in stored:
+        if item.id in vectors and (perfect_ocr or item.id in lines_of):
             continue
         image = render(item)
-        vector = encoder.encode_images(torch.stack([encoder.preprocess(image)]))[0]
-        if ocr is None:
-            lines = [{"text": text} for text in (item.word_on_picture, item.copy) if text]
-        else:
-            lines = [line.as_dict() for line in ocr.recognise(image).lines]
-        stored[item.id] = {"vector": [round(float(x), 6) for x in vector], "lines": lines}
+        if item.id not in vectors:
+            vectors[item.id] = [round(float(x), 6) for x in encoder.encode_images(torch.stack([encoder.preprocess(image)]))[0]]
+        if not perfect_ocr and item.id not in lines_of:
+            lines_of[item.id] = [line.as_dict() for line in ocr.recognise(image).lines]
         if number % 50 == 0:
             print(f"  observed {number}/{len(items)} items", flush=True)
             if cache:
                 cache.write_text(json.dumps(stored))
     if cache:
         cache.write_text(json.dumps(stored))
-    return [(np.asarray(stored[i.id]["vector"], dtype=np.float32), stored[i.id]["lines"]) for i in items]
+
+    def lines(item: Item) -> list[dict]:
+        if perfect_ocr:
+            return [{"text": text} for text in (item.word_on_picture, item.copy) if text]
+        return lines_of[item.id]
+
+    return [(np.asarray(vectors[i.id], dtype=np.float32), lines(i)) for i in items]
 
 
 def gather(items: list[Item], assessor: Assessor, observed: list[tuple[np.ndarray, list[dict]]]) -> list[list[Signal]]:
@@ -203,7 +210,8 @@ def main() -> None:
     started = time.monotonic()
     observed = observe(items, encoder, perfect_ocr=args.perfect_ocr, cache=args.cache)
     signals = gather(items, Assessor(policy, encoder), observed)
-    print(f"signals for {len(items)} items in {time.monotonic() - started:.0f}s")
+    print(f"signals for {len(items)} items in {time.monotonic() - started:.0f}s; model {encoder.model_id}, "
+          f"{'the rendered text as OCR' if args.perfect_ocr else 'real OCR of each picture'}")
     print(typographic_flips(policy, items, signals))
     if args.test_only:
         report(policy, items, signals, "held-out test split, shipped thresholds")
