@@ -164,8 +164,8 @@ def _camera(raw: dict) -> str | None:
 
 def _parse_offset(text: str | None) -> timezone | None:
     match = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", (text or "").strip())
-    if not match:
-        return None
+    if not match or int(match.group(2)) > 23 or int(match.group(3)) > 59:
+        return None  # "+99:99" is no offset (and timezone() would raise, losing every field)
     minutes = int(match.group(2)) * 60 + int(match.group(3))
     return timezone((-1 if match.group(1) == "-" else 1) * timedelta(minutes=minutes))
 
@@ -241,7 +241,7 @@ def _rating(raw: dict) -> int | None:
     text = _first(raw, RATING)
     try:
         rating = round(float(text)) if text else None
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan"; "1e999" is infinite
         return None
     return None if rating is None else max(-1, min(5, rating))
 

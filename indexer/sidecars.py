@@ -6,7 +6,10 @@ or an earlier export) is merged, not replaced: its other properties stay as they
 subjects are added to its own ``dc:subject`` and ``lr:hierarchicalSubject`` lists (nothing is
 removed from them). The merge is written to a temporary file next to the sidecar and renamed over
 it, so a crash leaves the old sidecar or the new one, never half of one; a sidecar already holding
-every subject is not rewritten at all.
+every subject is not rewritten at all. The new file keeps the old one's permission bits (a new
+sidecar gets the umask's, like any file the user creates), and a sidecar that is a symbolic link
+or read-only is refused, not replaced: a link may point anywhere (outside the library, at a file
+an attacker wants copied or overwritten) and read-only is how a person says "leave this alone".
 
 XMP is read and written by exiv2 (pyexiv2), never by string handling of our own; exiv2 writes new
 lists as ``rdf:Seq`` (pyexiv2 offers no way to ask for the ``rdf:Bag`` the schema names), which
@@ -19,7 +22,8 @@ taxonomy's hierarchy as "parent|child" paths (:func:`subjects_for_tags`).
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,16 +84,48 @@ def _merged(existing: object, adding: tuple[str, ...]) -> list[str] | None:
     return current + new if new else None
 
 
+def _existing(target: Path) -> os.stat_result | None:
+    """The sidecar's own status (never its link target's), None when there is none yet; refuses
+    a link, anything but a regular file, and a read-only file."""
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(found.st_mode):
+        raise SidecarError(f"Not writing {target}: it is a symbolic link.",
+                           hint="Replace the link with the sidecar file itself, or remove it.")
+    if not stat.S_ISREG(found.st_mode):
+        raise SidecarError(f"Not writing {target}: it is not a regular file.", hint="Move it out of the way.")
+    if not found.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise SidecarError(f"Not writing {target}: it is read-only.",
+                           hint="Make it writable (chmod u+w) if Scout may add its subjects to it.")
+    return found
+
+
+def _read_no_follow(target: Path) -> bytes:
+    """The sidecar's bytes, refusing (ELOOP) a link that appeared since it was checked."""
+    fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
 def write_sidecar(original: str | Path, subjects: Subjects) -> str:
     """Add ``subjects`` to the sidecar of ``original``; returns "created", "merged" or "unchanged"."""
     import pyexiv2
 
     target = sidecar_path(original)
-    exists = target.exists()
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temp = None
     try:
+        existing = _existing(target)
+        temp = str(target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp"))
+        # os.open's mode goes through the umask (mkstemp's 0600 would hide a new sidecar from
+        # the other tools and users it is written for); an existing sidecar keeps its own bits.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(target.read_bytes() if exists else EMPTY_PACKET.encode("utf-8"))
+            handle.write(_read_no_follow(target) if existing else EMPTY_PACKET.encode("utf-8"))
+        if existing:
+            os.chmod(temp, stat.S_IMODE(existing.st_mode))
+        exists = existing is not None
         with EXIV2_LOCK:
             image = pyexiv2.Image(temp)
             try:
@@ -110,5 +146,5 @@ def write_sidecar(original: str | Path, subjects: Subjects) -> str:
         raise SidecarError(f"Cannot write {target}: {exc}",
                            hint="Check that the folder is writable and the existing sidecar is valid XMP.") from None
     finally:
-        if temp is not None and os.path.exists(temp):
+        if temp is not None and os.path.lexists(temp):
             os.unlink(temp)

@@ -69,6 +69,25 @@ def _quiet_package_loggers() -> None:
         logger.setLevel(logging.NOTSET)
 
 
+# rapidocr scales an image until its short side is 736 pixels, whatever its long side: a 1x1200
+# strip (a 100-byte PNG) became a 736x883200 float array, 7 GiB, and the index run was killed.
+# Images longer than this ratio are padded on the short side (with their edge pixels) first; the
+# 2400x60 banner of tests/indexer/test_ocr.py (40:1) reads the same at 16:1.
+MAX_ASPECT = 16
+
+
+def bounded_aspect(pixels: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """``pixels`` (H x W x 3) padded, centred, to at most ``MAX_ASPECT``:1, and the (top, left)
+    offset of the original in the result."""
+    height, width = pixels.shape[:2]
+    want_h, want_w = max(height, -(-width // MAX_ASPECT)), max(width, -(-height // MAX_ASPECT))
+    if (want_h, want_w) == (height, width):
+        return pixels, (0, 0)
+    top, left = (want_h - height) // 2, (want_w - width) // 2
+    padded = np.pad(pixels, ((top, want_h - height - top), (left, want_w - width - left), (0, 0)), mode="edge")
+    return padded, (top, left)
+
+
 class RapidOcrEngine:
     def __init__(self, options: OcrOptions):
         self.options = options
@@ -84,7 +103,8 @@ class RapidOcrEngine:
         self._idle: list = []
 
     def recognise(self, image: Image.Image) -> OcrResult:
-        pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))[:, :, ::-1]  # BGR
+        pixels, (top, left) = bounded_aspect(np.asarray(image if image.mode == "RGB" else image.convert("RGB")))
+        pixels = pixels[:, :, ::-1]  # BGR
         with self._lock:
             engine = self._idle.pop() if self._idle else None
         if engine is None:
@@ -95,7 +115,8 @@ class RapidOcrEngine:
             with self._lock:
                 self._idle.append(engine)
         lines = [
-            OcrLine(str(text).strip(), [[round(float(x), 1), round(float(y), 1)] for x, y in box], round(float(score), 4))
+            OcrLine(str(text).strip(), [[round(float(x) - left, 1), round(float(y) - top, 1)] for x, y in box],
+                    round(float(score), 4))
             for box, text, score in (found or [])
             if str(text).strip() and float(score) >= self.options.min_score
         ]
