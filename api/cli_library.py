@@ -6,6 +6,7 @@ XMP export writes sidecars next to the files (merging with sidecars already ther
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,16 +64,27 @@ export_app = typer.Typer(help="Export the catalog (csv, json) or write XMP sidec
 
 @contextmanager
 def _destination(output: Optional[Path]) -> Iterator[TextIO]:
-    """The file to export into (stdout when none), refused clearly when it cannot be written."""
+    """The file to export into (stdout when none), refused clearly when it cannot be opened, and
+    a clear error, not a traceback, when writing fails half-way (a full disk, a closed pipe)."""
     if output is None:
-        yield sys.stdout
+        try:
+            yield sys.stdout
+            sys.stdout.flush()
+        except BrokenPipeError:  # `scout export csv | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's documented way out
+        except OSError as exc:
+            raise ConfigError(f"Cannot write the export to standard output: {exc.strerror}.") from None
         return
     try:
         handle = open(output, "w", encoding="utf-8", newline="")
     except OSError as exc:
         raise ConfigError(f"Cannot write {output}: {exc.strerror}.", hint="Choose a file in a writable folder.") from None
-    with handle:
-        yield handle
+    try:
+        with handle:
+            yield handle
+    except OSError as exc:
+        raise ConfigError(f"Writing {output} failed: {exc.strerror}; the file is incomplete.",
+                          hint="Free some space or choose another file, and export again.") from None
 
 
 OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")
