@@ -14,7 +14,6 @@ threshold candidate are then decided over the same signals.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import shutil
 import tempfile
@@ -110,25 +109,25 @@ def _pr(tp: int, fp: int, fn: int) -> dict:
 
 
 def tune(policy: Policy, items: list[Item], signals: list[list[Signal]]) -> Policy:
-    """Each threshold on the mode that depends on it, on the tune split only."""
-    grid = [round(x, 2) for x in np.arange(0.05, 0.96, 0.05)]
+    """The thresholds that get the joint decision's verdicts right most often, averaged over the
+    kinds of item (so 90 unsafe-text items do not outvote 17 relation ones), on the tune split
+    only: coordinate ascent from the policy's own values, two rounds over every threshold."""
+    grid = {"image": np.arange(0.05, 0.96, 0.05), "context_image": np.arange(0.01, 0.5, 0.01),
+            "image_support": np.arange(0.01, 0.5, 0.02), "text": np.arange(0.3, 0.86, 0.05),
+            "text_support": np.arange(0.1, 0.61, 0.05)}
 
-    def best(mode: str, names: tuple[str, ...], candidates) -> dict:
-        scored = []
-        for values in candidates:
-            trial = with_thresholds(policy, **dict(zip(names, values)))
-            result = score(trial, items, signals, mode)
-            accuracy = float(np.mean([a for a in result["verdict_accuracy"].values()]))
-            scored.append((result["micro"]["f1"] + result["flagged"]["f1"] + accuracy, values))
-        return dict(zip(names, max(scored)[1]))
+    def objective(trial: Policy) -> float:
+        accuracy = score(trial, items, signals, "joint")["verdict_accuracy"]
+        return float(np.mean(list(accuracy.values())))
 
-    chosen = best("image", ("image", "context_image"), itertools.product(grid, grid))
-    policy = with_thresholds(policy, **chosen)
-    chosen |= best("text", ("text",), [(v,) for v in [round(x, 2) for x in np.arange(0.3, 0.81, 0.025)]])
-    policy = with_thresholds(policy, **chosen)
-    chosen |= best("joint", ("image_support", "text_support"),
-                   itertools.product(grid[:10], [round(x, 2) for x in np.arange(0.1, 0.61, 0.05)]))
-    return with_thresholds(policy, **chosen)
+    best, best_value = policy, objective(policy)
+    for _ in range(2):
+        for name, values in grid.items():
+            for value in values:
+                trial = with_thresholds(best, **{name: round(float(value), 3)})
+                if (result := objective(trial)) > best_value:
+                    best, best_value = trial, result
+    return best
 
 
 def _fmt(value: float) -> str:

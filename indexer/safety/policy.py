@@ -39,7 +39,7 @@ class _Strict(BaseModel):
 
 
 class Thresholds(_Strict):
-    image: float = Field(0.5, ge=0, le=1)  # zero-shot probability of a category's prompts
+    image: float = Field(0.2, ge=0, le=1)  # zero-shot probability of a category's prompts
     image_support: float = Field(0.2, ge=0, le=1)
     text: float = Field(0.5, ge=-1, le=1)  # cosine of the text and a description
     text_support: float = Field(0.35, ge=-1, le=1)

@@ -43,9 +43,12 @@ def test_a_killer_deal_on_a_harmless_picture_is_safe_jointly(policy):
 
 
 def test_an_ambiguous_word_counts_when_the_picture_agrees(policy):
+    wary = policy.model_copy(update={"thresholds": policy.thresholds.model_copy(update={"image": 0.5})})
     signals = [word("arms", ambiguous=True), picture("arms", 0.3)]  # "shoot" next to something gun-like
-    assert decide(policy, signals, "image").verdict == "safe"  # under the image threshold alone
-    assert decide(policy, signals, "joint").verdict == "block"
+    assert decide(wary, signals, "image").verdict == "safe"  # under the image threshold alone
+    assert decide(wary, signals, "text").verdict == "block"  # (text alone flags every ambiguous word)
+    assert decide(wary, signals, "joint").verdict == "block"
+    assert decide(wary, [word("arms", ambiguous=True), picture("arms", 0.05)], "joint").verdict == "safe"
 
 
 def test_disaster_imagery_with_upbeat_copy_needs_the_picture_side(policy):

@@ -31,7 +31,7 @@ def test_a_clients_policy_file_is_loaded_and_its_edit_changes_the_stamp(tmp_path
 
 @pytest.mark.parametrize("edit, where", [
     (("risk: floor", "risk: sometimes"), "categories.adult.risk"),
-    (("image: 0.5 ", "image: 7 "), "thresholds.image"),
+    (("image: 0.2 ", "image: 7 "), "thresholds.image"),
     (("    verdict: block\n    reason: a weapon", "    verdict: maybe\n    reason: a weapon"), "rules.1.verdict"),
     (("categories: [arms]", "categories: [swords]"), "rules.1.categories"),
     (("version: garm-floor-1", "version: ../../etc"), "version"),
