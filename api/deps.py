@@ -97,6 +97,7 @@ class SearchParams:
     gps: Optional[bool] = None
     exclude_restricted: bool = False
     tag: list[str] = field(default_factory=list)
+    safety: Optional[str] = None
 
     def to_query(self, uploads: list[Example] = ()) -> Query:
         captured = parse_capture_range(self.captured_from, self.captured_to)
@@ -107,7 +108,8 @@ class SearchParams:
                             captured_from=captured[0], captured_to=captured[1], camera=self.camera or None,
                             has_gps=self.gps, exclude_flagged=self.exclude_restricted, tags=split_tags(self.tag),
                             min_width=self.min_width, min_height=self.min_height,
-                            formats=split_formats(self.format), generated=parse_source(self.source)),
+                            formats=split_formats(self.format), generated=parse_source(self.source),
+                            safety=self.safety or None),
             limit=self.limit, offset=self.offset, include_all=self.all,
             min_relevance=self.min_relevance, min_score=self.min_score, mode=self.mode,
         )
@@ -144,8 +146,11 @@ def search_params(
     gps: Optional[bool] = Q(None, description="true: only photos with a GPS position; false: only those without."),
     exclude_restricted: bool = Q(False, description="Leave out assets whose licence expired or is marked restricted."),
     tag: list[str] = Q([], description="Only assets with this tag (repeatable: all of them), accepted or suggested."),
+    safety: Optional[str] = Q(None, pattern="^(safe|not-blocked|review|blocked)?$",
+                              description="Stored brand-safety verdicts (scout safety): safe only, all but blocked, "
+                              "review only, or blocked only."),
 ) -> SearchParams:
     return SearchParams(q, minus, like, example, folder, orientation, min_width, min_height,
                         format, limit, offset, all, min_relevance, min_score, source, mode,
                         captured_from=captured_from, captured_to=captured_to, camera=camera, gps=gps,
-                        exclude_restricted=exclude_restricted, tag=tag)
+                        exclude_restricted=exclude_restricted, tag=tag, safety=safety)

@@ -57,5 +57,8 @@ def test_the_library_is_judged_once_listed_and_served_with_evidence(library, off
         assert any("porn" in s["evidence"]["snippet"].lower() for s in words)
         assert client.get(f"/api/assets/{ids['cat.png']}/safety").json()["verdict"] == "safe"
         assert client.get("/api/assets/999999/safety").status_code == 404
+        page = client.get("/api/search", params={"q": "a flower", "all": True, "safety": "not-blocked"}).json()
+        assert page["results"] and all(hit["asset"]["id"] != ids["ad.jpg"] for hit in page["results"])
+        assert client.get("/api/search", params={"q": "a flower", "safety": "unrated"}).status_code == 422
     hits = scout("search", "a flower", "--all", "--json", "--safety", "not-blocked", "--library", folder, check=0)
     assert all(hit["id"] != ids["ad.jpg"] for hit in json.loads(hits.stdout))
