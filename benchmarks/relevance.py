@@ -4,7 +4,7 @@
 
 1. Labelled text queries (benchmarks/queries.json) over sample_assets/photos, calibrated on the
    full 18 photos and on random subsets of 10 and 6 (each holding the query's answers), with
-   Scout's estimator (``search.engine.calibrate``, median/MAD) and two alternatives measured
+   Scout's estimator (``indexer.calibration.robust_scale``, median/MAD) and two alternatives measured
    against it in the same run: padding the sample with the offline model's 1000 class-prompt
    vectors as "background", and a trimmed standard deviation. Per row: the share of queries whose
    answer reaches the 3σ cutoff, the share whose best non-answer does (a false "strong" match),
