@@ -380,12 +380,18 @@ def status(
     ocr = info["ocr"]
     ocr_line = (f"{'on' if ocr['enabled'] else 'off'}, {ocr['with_text']} of {ocr['read']} read contents have text"
                 + (f", {ocr['failed']} failed" if ocr["failed"] else ""))
+    safety = info["safety"]
+    safety_line = ", ".join(f"{safety[k]} {k}" for k in ("safe", "review", "block", "failed") if k in safety) \
+        or "not judged (scout safety)"
+    tags = info["tags"]
+    tags_line = (f"{tags['taxonomy']}: {tags['waiting']} waiting for review, {tags['accepted']} accepted, "
+                 f"{tags['rejected']} rejected" if tags["taxonomy"] else "not tagged (scout tag)")
     for label, value in (
         ("library", info["library"]), ("roots", ", ".join(info["roots"]) or "none"),
         ("assets", info["assets"]), ("failed", info["failed"]), ("model", info["model"]),
         ("index", f"{info['index_type']}, {fresh}"),
         ("formats", ", ".join(f"{k} {v}" for k, v in info["formats"].items()) or "none"),
-        ("last run", run_line), ("ocr", ocr_line),
+        ("last run", run_line), ("ocr", ocr_line), ("safety", safety_line), ("tags", tags_line),
     ):
         out.print(f"[bold]{label:>8}[/]  {value}", highlight=False)
 

@@ -178,6 +178,10 @@ class StatusOut(BaseModel):
     read_only: bool
     ocr: Optional[dict] = Field(None, description="Text in images: {enabled (the library's switch), read, "
                                 "with_text, failed} counted over contents.")
+    safety: Optional[dict] = Field(None, description="Brand-safety verdicts stored, by kind (safe, review, block, "
+                                   "failed), counted over contents.")
+    tags: Optional[dict] = Field(None, description="{taxonomy, waiting, accepted, rejected}: suggestions waiting "
+                                 "for review and people's decisions.")
 
 
 class IndexJobIn(BaseModel):

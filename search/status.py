@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from indexer.catalog.tags import DEFAULT_THRESHOLD
 from indexer.library import Library
+from indexer.tagging.tagger import stored_taxonomy
 from indexer.vectors import newest_index_file
 
 
@@ -23,6 +25,8 @@ class LibraryStatus:
     folders: list[str]
     last_run: dict | None  # a killed run is reported as "interrupted", not "running"
     ocr: dict  # {"enabled": the library's switch (on unless --no-ocr), "read", "with_text", "failed"} contents
+    safety: dict  # stored verdicts by kind ({"safe": n, "review": n, "block": n, "failed": n}), over contents
+    tags: dict  # {"taxonomy": name or None, "waiting", "accepted", "rejected"} suggestions and decisions
 
     @property
     def index_fresh(self) -> bool:
@@ -49,4 +53,14 @@ def library_status(library: Library) -> LibraryStatus:
         folders=catalog.folders(),
         last_run=library.last_run(),
         ocr={"enabled": catalog.ocr_enabled()} | asdict(catalog.ocr_counts()),
+        safety=catalog.verdict_counts(),
+        tags=_tag_status(library),
     )
+
+
+def _tag_status(library: Library) -> dict:
+    taxonomy = stored_taxonomy(library)
+    counts = library.catalog.tag_counts(library.model_id, DEFAULT_THRESHOLD) if taxonomy else {}
+    waiting, accepted, rejected = (sum(c[i] for c in counts.values()) for i in range(3))
+    return {"taxonomy": taxonomy.name if taxonomy else None, "waiting": waiting, "accepted": accepted,
+            "rejected": rejected}

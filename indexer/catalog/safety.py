@@ -102,6 +102,13 @@ class SafetyTables:
         return SafetyCounts(counts.get("safe", 0), counts.get("review", 0), counts.get("block", 0),
                             counts.get("failed", 0), max(0, total - judged))
 
+    def verdict_counts(self) -> dict[str, int]:
+        """Stored verdicts (safe / review / block / failed) of contents still held by an asset,
+        whatever policy judged them: the overview ``scout status`` gives."""
+        return dict(self.db.execute(
+            "SELECT coalesce(s.verdict, 'failed'), count(*) FROM safety s "
+            "WHERE EXISTS (SELECT 1 FROM assets a WHERE a.hash = s.hash) GROUP BY 1").fetchall())
+
     def flagged_assets(self, limit: int = 1000) -> list[tuple[int, str, SafetyRow]]:
         """(asset id, path, verdict row) of every asset judged review or block, worst first."""
         rows = self.db.execute(

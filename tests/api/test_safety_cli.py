@@ -50,6 +50,8 @@ def test_the_library_is_judged_once_listed_and_served_with_evidence(library, off
     assert flagged["id"] == ids["ad.jpg"] and flagged["verdict"] == "block" and "adult" in flagged["categories"]
     again = json.loads(scout("safety", "--library", folder, "--json", check=0).stdout)
     assert again["judged"] == 0 and again["block"] == 1  # incremental
+    assert json.loads(scout("status", "--json", "--library", folder, check=0).stdout)["safety"] == {"safe": 1, "block": 1}
+    assert "1 safe, 1 block" in scout("status", "--library", folder, check=0).stdout
     with serve(folder, offline_encoder) as server, server.client() as client:
         detail = client.get(f"/api/assets/{ids['ad.jpg']}/safety").json()
         assert detail["verdict"] == "block" and detail["policy"].startswith("garm-floor-1@")

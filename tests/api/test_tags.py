@@ -40,6 +40,8 @@ def test_tag_review_and_calibrate_from_the_command_line(tagged_library):  # noqa
     assert {p["tag"] for p in calibrated} == {"cat", other}
     hits = json.loads(scout("search", "a photo", "--tag", "cat", "--all", "--json", *lib, check=0).stdout)
     assert [h["id"] for h in hits] == [int(cat)]
+    status = json.loads(scout("status", "--json", *lib, check=0).stdout)["tags"]
+    assert status["taxonomy"] == "scout-starter" and status["accepted"] == 1 and status["rejected"] == len(waiting)
     overview = json.loads(scout("tag", "overview", "--json", *lib, check=0).stdout)
     assert {t["name"]: t["accepted"] for t in overview}["cat"] == 1
 
