@@ -56,6 +56,11 @@ class HitOut(BaseModel):
                    keywords=[KeywordMatchOut(field=k.field, terms=list(k.terms), snippet=k.snippet) for k in hit.keywords])
 
 
+class FacetOut(BaseModel):
+    tag: str
+    count: int = Field(description="Results on this page that have the tag (accepted, or suggested and not rejected).")
+
+
 class SearchOut(BaseModel):
     results: list[HitOut]
     offset: int
@@ -70,11 +75,13 @@ class SearchOut(BaseModel):
     library_size: int
     mode: str = Field("vector", description="The mode that ran: hybrid and keyword become vector for example images "
                       "alone or text without words.")
+    facets: list[FacetOut] = Field([], description="The most common tags among these results; `tag=` narrows by one.")
 
     @classmethod
-    def of(cls, result: SearchResult, offset: int, limit: int) -> "SearchOut":
+    def of(cls, result: SearchResult, offset: int, limit: int, facets: list[tuple[str, int]] = ()) -> "SearchOut":
         return cls(
             results=[HitOut.of(h) for h in result.hits], offset=offset, limit=limit,
+            facets=[FacetOut(tag=t, count=n) for t, n in facets],
             has_more=result.has_more, cutoff=result.cutoff, weak_matches=result.weak_matches,
             embed_ms=round(result.embed_ms, 2),
             search_ms=round(result.search_ms, 2), library_size=result.library_size, mode=result.mode,

@@ -87,6 +87,14 @@ def asset_tags(library: Library, asset_id: int) -> list[Suggestion]:
             for r in library.catalog.asset_tags(asset_id, library.model_id, DEFAULT_THRESHOLD)]
 
 
+def facets(library: Library, asset_ids: list[int], limit: int = 20) -> list[tuple[str, int]]:
+    """The most common tags among these assets (a page of search results), for narrowing a search
+    by tag; empty for a library nobody tagged."""
+    if stored_taxonomy(library) is None:
+        return []
+    return list(library.catalog.tag_facets(asset_ids, DEFAULT_THRESHOLD).items())[:limit]
+
+
 def tag_overview(library: Library) -> list[TagSummary]:
     """Every tag of the taxonomy with its threshold for this model and its counts."""
     taxonomy = _taxonomy(library)

@@ -10,6 +10,7 @@ from api.schemas import AssetDetailOut, AssetOut, MediaOut, OcrOut, SafetyOut, S
 from indexer.errors import AssetNotFound
 from search import files
 from search import safety as safety_reads
+from search import tags as tag_reads
 from search.query import Example
 
 router = APIRouter(prefix="/api/assets", tags=["assets"], dependencies=[Depends(require_read_token)])
@@ -38,8 +39,8 @@ def asset_safety(asset_id: AssetId, s: ServerState = Depends(state)) -> SafetyOu
 
 @router.get("/{asset_id}/similar", response_model=SearchOut, summary="More like this asset")
 def similar(asset_id: AssetId, params: SearchParams = Depends(search_params), s: ServerState = Depends(state)) -> SearchOut:
-    query = params.to_query([Example(asset_id=asset_id)])
-    return SearchOut.of(s.searcher.search(query), params.offset, params.limit)
+    result = s.searcher.search(params.to_query([Example(asset_id=asset_id)]))
+    return SearchOut.of(result, params.offset, params.limit, tag_reads.facets(s.library, [h.asset.id for h in result.hits]))
 
 
 @router.get("/{asset_id}/thumbnail", summary="WebP thumbnail (320 px)", response_class=Response)

@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import SearchParams, ServerState, require_read_token, search_params, state
 from api.schemas import ExampleOut, SearchOut
 from indexer.errors import TooLarge
+from search import tags as tag_reads
 from search.query import Example
 
 router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(require_read_token)])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(require
 def _run(s: ServerState, params: SearchParams, uploads: list[Example] = ()) -> SearchOut:
     stored = [Example(vector=s.examples.get(key), label=key) for key in params.example]
     result = s.searcher.search(params.to_query(stored + list(uploads)))
-    return SearchOut.of(result, params.offset, params.limit)
+    return SearchOut.of(result, params.offset, params.limit, tag_reads.facets(s.library, [h.asset.id for h in result.hits]))
 
 
 @router.get("/search", response_model=SearchOut, summary="Search by text, example assets and uploaded examples")

@@ -4,7 +4,7 @@
 const PAGE = 40;
 const $ = (id) => document.getElementById(id);
 const state = {
-  q: "", examples: [], filters: { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false, mode: "hybrid" },
+  q: "", examples: [], filters: { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false, mode: "hybrid", tags: new Set() },
   results: [], offset: 0, hasMore: false, loading: false, requestId: 0, current: -1, status: null,
 };
 
@@ -26,6 +26,7 @@ function searchUrl(offset) {
   if (f.camera) p.set("camera", f.camera);
   if (f.gps) p.set("gps", "true");
   if (f.rightsOk) p.set("exclude_restricted", "true");
+  for (const tag of f.tags) p.append("tag", tag);
   if (f.all) p.set("all", "true");
   p.set("mode", f.mode);
   p.set("limit", PAGE); p.set("offset", offset);
@@ -56,7 +57,26 @@ async function runSearch({ append = false } = {}) {
   }
 }
 
+// Tag facets: the most common tags of these results, and the tags already narrowing the search
+// (pressed); a click adds or removes one. Text is set with textContent, never HTML.
+function renderFacets(facets) {
+  const counts = new Map((facets || []).map((f) => [f.tag, f.count]));
+  const tags = [...state.filters.tags, ...[...counts.keys()].filter((t) => !state.filters.tags.has(t))];
+  $("facets").replaceChildren(...tags.map((tag) => {
+    const chip = Object.assign(document.createElement("button"), { type: "button", className: "facet" });
+    chip.dataset.tag = tag;
+    chip.setAttribute("aria-pressed", String(state.filters.tags.has(tag)));
+    chip.textContent = counts.has(tag) ? `${tag} ${counts.get(tag)}` : tag;
+    chip.onclick = () => {
+      if (state.filters.tags.has(tag)) state.filters.tags.delete(tag); else state.filters.tags.add(tag);
+      runSearch();
+    };
+    return chip;
+  }));
+}
+
 function render(data) {
+  if (data) renderFacets(data.facets);
   const grid = $("grid");
   grid.replaceChildren(...state.results.map(cardFor));
   if (data) {
@@ -130,7 +150,7 @@ function showError(error) {
 function activeFilters() {
   const f = state.filters;
   return f.folder || f.orientation || f.minw || f.minh || f.formats.size || f.source
-    || f.capturedFrom || f.capturedTo || f.camera || f.gps || f.rightsOk;
+    || f.capturedFrom || f.capturedTo || f.camera || f.gps || f.rightsOk || f.tags.size;
 }
 
 // --- examples (query by image) -----------------------------------------------------------------
@@ -341,7 +361,8 @@ function bindFilters() {
     runSearch();
   };
   $("f-reset").onclick = () => {
-    Object.assign(f, { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false, mode: "hybrid" });
+    Object.assign(f, { folder: "", orientation: "", minw: "", minh: "", formats: new Set(), source: "", all: false, mode: "hybrid",
+                       tags: new Set() });
     for (const b of $("f-mode").children) b.classList.toggle("on", b.dataset.value === "hybrid");
     for (const b of source.children) b.classList.toggle("on", b.dataset.value === "");
     $("f-folder").value = ""; $("f-minw").value = ""; $("f-minh").value = ""; $("f-all").checked = false;

@@ -205,6 +205,23 @@ class TagTables:
             counts.setdefault(tag, [0, 0, 0])[1 if decision == "accepted" else 2] = n
         return {tag: tuple(c) for tag, c in sorted(counts.items())}
 
+    def tag_facets(self, asset_ids: list[int], default_threshold: float) -> dict[str, int]:
+        """tag -> how many of ``asset_ids`` have it (the search filter's meaning: accepted, or
+        suggested at threshold and not rejected), most common first."""
+        if not asset_ids:
+            return {}
+        ids = list(dict.fromkeys(asset_ids))[:900]
+        marks = ",".join("?" * len(ids))
+        return dict(self.db.execute(
+            "SELECT tag, count(*) FROM ("
+            f"SELECT a.id, d.tag FROM assets a JOIN tag_decisions d ON d.hash = a.hash WHERE a.id IN ({marks}) "
+            "AND d.decision = 'accepted' UNION "
+            f"SELECT a.id, s.tag FROM assets a JOIN tag_suggestions s ON s.hash = a.hash WHERE a.id IN ({marks}) "
+            "AND s.confidence >= coalesce((SELECT t.threshold FROM tag_thresholds t WHERE t.model = s.model "
+            "AND t.tag = s.tag), ?) AND NOT EXISTS (SELECT 1 FROM tag_decisions r WHERE r.hash = s.hash "
+            "AND r.tag = s.tag AND r.decision = 'rejected')) GROUP BY tag ORDER BY count(*) DESC, tag",
+            [*ids, *ids, default_threshold]).fetchall())
+
     def accepted_tags_by_hash(self, hashes: list[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for start in range(0, len(hashes), 900):

@@ -99,3 +99,27 @@ def test_the_tags_page_accepts_by_keyboard(browser, tagged_library, offline_enco
     reader = Library.open(path, readonly=True)
     assert ("cat", "accepted") in {(t.tag, t.status) for t in tag_reads.asset_tags(reader, cat)}
     reader.close()
+
+
+def test_tag_facets_narrow_a_search_on_the_search_page(browser, tagged_library, offline_encoder):  # noqa: F811
+    from tests.api.test_ui import search_for
+
+    path = tagged_library.path
+    tagged_library.close()
+    with serve(path, offline_encoder) as server:
+        search_for(browser, server.url, "an animal")
+        chip = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "#facets .facet[data-tag='cat']"))
+        assert chip.get_attribute("aria-pressed") == "false" and chip.text.startswith("cat ")
+        chip.click()
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) == 1)
+        assert browser.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-path").endswith("tabby-cat-chelsea.png")
+        pressed = browser.find_element(By.CSS_SELECTOR, "#facets .facet[data-tag='cat']")
+        assert pressed.get_attribute("aria-pressed") == "true"
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "search-tag-facets.png"))
+        pressed.click()  # and off again: more than the cat comes back
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) > 1)
+    with serve(path, offline_encoder) as server, server.client() as http:
+        page = http.get("/api/search", params={"q": "an animal", "mode": "vector", "all": "true"}).json()
+        facets = {f["tag"]: f["count"] for f in page["facets"]}
+        assert facets.get("cat") == 1 and all(n <= len(page["results"]) for n in facets.values())
