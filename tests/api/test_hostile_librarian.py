@@ -10,6 +10,10 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pyexiv2
 import pytest
@@ -291,3 +295,25 @@ def test_the_last_representable_day_on_the_command_line(photo_library):
     library, _ = photo_library
     done = scout("search", "cat", "--captured-to", "9999-12-31", "--library", library)
     assert done.returncode in (0, 2) and "Traceback" not in done.stderr
+
+
+def test_thousands_of_blank_images_do_not_make_duplicates_quadratic():
+    """Flat and blank images of any colour share one pHash value, so N distinct blank images were
+    N²/2 candidate pairs (4,000: 8 million pairs, 2.6 GB; /api/duplicates on a library of
+    placeholders ran out of memory). Run in a child process with its address space capped: the
+    old code fails there; now a crowded hash value is a star around its first content."""
+    script = textwrap.dedent("""
+        import resource
+        import numpy as np
+        from search.duplicates import DuplicateSettings, near_pairs
+        count = 12_000
+        vectors = np.ones((count, 512), np.float32) + np.random.default_rng(0).normal(0, 0.01, (count, 512)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        pairs = near_pairs(vectors, [1 << 63] * count, DuplicateSettings())
+        print("PAIRS", len(pairs), len({j for _, j, _ in pairs} | {i for i, _, _ in pairs}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          cwd=str(Path(__file__).resolve().parents[2]))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "PAIRS 11999 12000" in done.stdout  # every blank image still joins the one cluster
