@@ -317,3 +317,24 @@ def test_thousands_of_blank_images_do_not_make_duplicates_quadratic():
                           cwd=str(Path(__file__).resolve().parents[2]))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "PAIRS 11999 12000" in done.stdout  # every blank image still joins the one cluster
+
+
+# -- brand safety (H12's, tested last) -----------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["nope", "blocked;DROP", "BLOCKED", "safe,review", "s" * 2000])
+def test_an_unknown_safety_filter_is_refused(live, value):
+    assert_json_error(live.client().get("/api/search", params={"q": "cat", "safety": value}), 422)
+
+
+@pytest.mark.parametrize("asset_id", ["0", "-1", "1e3", str(2**63), "²"])
+def test_safety_of_impossible_ids_is_422(live, asset_id):
+    assert_json_error(live.client().get(f"/api/assets/{asset_id}/safety"), 422)
+
+
+def test_safety_of_an_unknown_asset_is_404_and_its_route_is_read_only(live):
+    client = live.client()
+    assert client.get("/api/assets/999999/safety").status_code == 404
+    response = client.post("/api/assets/1/safety")
+    assert_json_error(response, 405)
+    assert "GET" in response.headers["allow"]
+    assert_json_error(client.get("/api/assets/1/safety", headers={"Host": "evil.example"}), 400)
