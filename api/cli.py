@@ -259,6 +259,7 @@ def search(
 ) -> None:
     """Search a library by text, by example image, or both."""
     from api.wiring import encoder_for_search, open_for_search
+    from search import tags as tag_reads
     from search.engine import Searcher
     from search.query import (Filters, Query, example_from_ref, parse_capture_range, parse_source, parse_text,
                               split_formats, split_tags)
@@ -309,6 +310,9 @@ def search(
     more = " (more with --offset)" if result.has_more else ""
     err.print(f"{len(result.hits)} results{more} · embed {result.embed_ms:.0f} ms · "
               f"search {result.search_ms:.1f} ms", highlight=False)
+    facets = tag_reads.facets(lib, [h.asset.id for h in result.hits], limit=8)
+    if facets:
+        err.print("tags here: " + ", ".join(f"{t} {n}" for t, n in facets) + " (narrow with --tag)", highlight=False)
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -40,6 +40,7 @@ def test_tag_review_and_calibrate_from_the_command_line(tagged_library):  # noqa
     assert {p["tag"] for p in calibrated} == {"cat", other}
     hits = json.loads(scout("search", "a photo", "--tag", "cat", "--all", "--json", *lib, check=0).stdout)
     assert [h["id"] for h in hits] == [int(cat)]
+    assert "cat 1" in scout("search", "a photo", "--tag", "cat", "--all", *lib, check=0).stderr.split("tags here: ")[1]
     status = json.loads(scout("status", "--json", *lib, check=0).stdout)["tags"]
     assert status["taxonomy"] == "scout-starter" and status["accepted"] == 1 and status["rejected"] == len(waiting)
     overview = json.loads(scout("tag", "overview", "--json", *lib, check=0).stdout)
