@@ -338,3 +338,41 @@ def test_safety_of_an_unknown_asset_is_404_and_its_route_is_read_only(live):
     assert_json_error(response, 405)
     assert "GET" in response.headers["allow"]
     assert_json_error(client.get("/api/assets/1/safety", headers={"Host": "evil.example"}), 400)
+
+
+# -- the web UI ----------------------------------------------------------------------------------
+
+MARKUP = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>zebrafly'
+
+
+def test_markup_in_embedded_metadata_and_ocr_text_renders_as_text(browser, tmp_path, tiny_encoder):
+    """Text a photo carries (XMP title and keywords) and text read in it (OCR) reach the result
+    cards (keyword snippets) and the detail view: as text, never as markup."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    from indexer.catalog.ocr import OcrRow
+    from tests.browser import wait
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    path = photos / "poster.jpg"
+    pattern_image(3, (120, 80)).save(path, "JPEG")
+    with pyexiv2.Image(str(path)) as image:
+        image.modify_xmp({"Xmp.dc.title": {'lang="x-default"': MARKUP}, "Xmp.dc.subject": [MARKUP]})
+    library, _ = index_folder(tmp_path / "lib", [photos], tiny_encoder, passes=[MetadataPass()])
+    asset = library.catalog.asset_by_path(str(path))
+    line = {"text": MARKUP, "box": [[1, 1], [60, 1], [60, 20], [1, 20]], "score": 0.9}
+    library.catalog.store_ocr([OcrRow(asset.hash, "test", MARKUP, [line])])
+    library.close()
+    with serve(tmp_path / "lib", tiny_encoder) as server:
+        browser.get(server.url)
+        wait(browser).until(EC.element_to_be_clickable((By.ID, "q"))).send_keys("zebrafly")
+        card = wait(browser).until(lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, ".card")), None))
+        assert "zebrafly" in card.get_attribute("textContent")  # the keyword snippet
+        card.click()
+        wait(browser).until(EC.visibility_of_element_located((By.ID, "d-ocr")))
+        assert "<script>" in browser.find_element(By.ID, "d-ocr-text").text
+        assert "<img src=x" in browser.find_element(By.ID, "d-meta").text
+        assert browser.execute_script("return document.title") != "pwned"
+        assert not browser.find_elements(By.CSS_SELECTOR, "img[src='x'], #detail script, .card script")
