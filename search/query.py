@@ -211,9 +211,13 @@ def parse_capture_range(start: str | None, end: str | None) -> tuple[float | Non
             bounds.append(None)
             continue
         try:
-            day = date.fromisoformat(text.strip()) + timedelta(days=extra)
+            day = date.fromisoformat(text.strip())
         except ValueError:
             raise QueryError(f"{text!r} is not a date.", hint="Write dates as YYYY-MM-DD, e.g. 2021-06-05.") from None
+        if extra and day == date.max:  # "to the last day there is": no upper bound at all
+            bounds.append(None)
+            continue
+        day += timedelta(days=extra)
         bounds.append(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
     if bounds[0] is not None and bounds[1] is not None and bounds[0] >= bounds[1]:
         raise QueryError(f"The capture range {start} to {end} is empty.", hint="Put the earlier date first.")

@@ -87,3 +87,15 @@ def test_paths_are_examples_on_the_command_line_only():
     assert example_from_ref(" 42 ", allow_paths=False) == Example(asset_id=42)
     with pytest.raises(QueryError, match="Over HTTP, examples are asset ids"):
         example_from_ref("/etc/shadow", allow_paths=False)
+
+
+def test_capture_ranges_at_the_ends_of_the_calendar_are_answered_not_crashed():
+    from search.query import parse_capture_range
+
+    assert parse_capture_range("0001-01-01", "9999-12-31")[1] is None  # to the last day: no upper bound
+    start, end = parse_capture_range("2021-06-01", "2021-06-01")
+    assert end - start == 86_400
+    with pytest.raises(QueryError, match="not a date"):
+        parse_capture_range("2021-13-45", None)
+    with pytest.raises(QueryError, match="is empty"):
+        parse_capture_range("2021-06-02", "2021-06-01")
