@@ -57,8 +57,10 @@ def test_filters_apply_to_every_aspect_query(searcher, sample_library):
     assert pool and all(name.endswith(".jpg") for name in names(pool))
 
 
-def test_earlier_generated_images_can_be_left_out():
+def test_earlier_generated_images_can_be_left_out_and_blocked_or_restricted_ones_always_are():
     settings = RetrieveSettings(include_generated=False, filters=Filters(formats=("png",)))
     [query] = brief_queries(Brief(id="b", subject="Lisbon"), settings)
-    assert query.query.filters == Filters(formats=("png",), generated=False)
-    assert brief_queries(Brief(id="b", subject="Lisbon"))[0].query.filters.generated is None
+    assert query.query.filters == Filters(formats=("png",), generated=False, safety="not-blocked",
+                                          exclude_flagged=True)
+    default = brief_queries(Brief(id="b", subject="Lisbon"))[0].query.filters
+    assert (default.generated, default.safety, default.exclude_flagged) == (None, "not-blocked", True)

@@ -12,7 +12,6 @@ import io
 import struct
 import multiprocessing
 import os
-import resource
 import tempfile
 import traceback
 from concurrent.futures import ProcessPoolExecutor, TimeoutError as FutureTimeout
@@ -72,11 +71,26 @@ def _worker_rss() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _reset_peak_rss() -> None:
+    """Start this decode's peak from now: a spawned worker otherwise inherits the peak RSS of the
+    test process that forked it (getrusage's ru_maxrss survives execve), a figure about earlier
+    tests, not about decoding."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def _peak_rss() -> int:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
 def _decode_in_worker(data: bytes, name: str, from_disk: bool) -> tuple[str, str, int, int]:
-    """Runs in the worker: ('ok' | 'scout' | 'other', detail, current RSS, peak RSS)."""
+    """Runs in the worker: ('ok' | 'scout' | 'other', detail, current RSS, peak RSS of this decode)."""
     from indexer.decode import decode_image
     from indexer.errors import DecodeError
 
+    _reset_peak_rss()
     try:
         if from_disk:
             with tempfile.TemporaryDirectory() as folder:
@@ -92,8 +106,7 @@ def _decode_in_worker(data: bytes, name: str, from_disk: bool) -> tuple[str, str
         outcome = ("scout", error.reason if error.message.strip() else "DecodeError without a message")
     except BaseException:  # the property under test: anything else is a finding
         outcome = ("other", traceback.format_exc())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return (*outcome, _worker_rss(), peak)
+    return (*outcome, _worker_rss(), _peak_rss())
 
 
 class _DecodeWorker:
