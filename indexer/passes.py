@@ -80,13 +80,12 @@ class FileChanged(ScoutError):
 def read_content(content_hash: str, path: str) -> PassInput:
     """The bytes of ``path``, checked to still be ``content_hash`` (the index run's own reader,
     imported here because the pipeline module brings torch, which only an index run needs)."""
-    from indexer.pipeline import LARGE_FILE_BYTES, _read_and_hash
+    from indexer.pipeline import _read_and_hash
 
-    size = os.stat(path).st_size
-    data, _, digest = _read_and_hash(path, size)
+    data, _, digest = _read_and_hash(path, os.stat(path).st_size)  # data is None for large files
     if digest != content_hash:
         raise FileChanged(f"{path} changed since it was indexed.")
-    return PassInput(content_hash, path, data if size <= LARGE_FILE_BYTES else None)
+    return PassInput(content_hash, path, data)
 
 
 def _process(content_pass: ContentPass, content_hash: str, path: str) -> tuple[PassInput | None, object]:
