@@ -9,6 +9,7 @@ start-up" has the figures.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import time
@@ -158,6 +159,9 @@ def index(
     cache_dir: Optional[Path] = CacheOpt,
     allow_download: bool = DownloadOpt,
     ocr: Optional[bool] = OcrOpt,
+    image_precision: str = typer.Option(
+        "auto", "--image-precision",
+        help="Image tower arithmetic: auto (bf16 on a CUDA GPU that has it, else fp32), fp32, bf16, tf32 (CUDA)."),
 ) -> None:
     """Index folders into a library: new and changed files are embedded, the rest is skipped."""
     from api.wiring import encoder_for_index
@@ -171,7 +175,8 @@ def index(
                              max_megapixels=max_megapixels, commit_every=commit_every)
     resolve_roots(paths)  # refuse a typo before spending seconds on loading a model
     lib = Library.create_or_open(_library_path(library))
-    encoder, notice = encoder_for_index(lib, model, _options(device, threads, cache_dir, allow_download))
+    options = dataclasses.replace(_options(device, threads, cache_dir, allow_download), image_precision=image_precision)
+    encoder, notice = encoder_for_index(lib, model, options)
     if notice:
         err.print(f"[yellow]note:[/] {notice}", highlight=False)
     passes = librarian_passes(settings) + ocr_passes(lib, settings, choice=ocr, default=default_switch(os.environ))

@@ -38,10 +38,14 @@ class EncoderOptions:
     cache_dir: Path | None = None
     allow_download: bool = False
     text_precision: str = "fp32"  # fp32 | int8 (dynamic quantisation) | bf16 (autocast); CPU only
+    image_precision: str = "auto"  # auto | fp32 | bf16 | tf32: the image tower (indexer.encoders.precision)
 
     def __post_init__(self) -> None:
         if self.text_precision not in ("fp32", "int8", "bf16"):
             raise ConfigError(f"Unknown text precision {self.text_precision!r}.", hint="Use fp32, int8 or bf16.")
+        if self.image_precision not in ("auto", "fp32", "bf16", "tf32"):
+            raise ConfigError(f"Unknown image precision {self.image_precision!r}.",
+                              hint="Use auto (bf16 on a CUDA GPU that supports it, else fp32), fp32, bf16 or tf32.")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(
                 f"Unknown device {self.device!r}.", hint="Use one of: auto, cpu, cuda, cuda:N."

@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from indexer.encoders.base import apply_threads, faster_text_tower, normalize, resolve_device
+from indexer.encoders.precision import image_precision_context, resolve_image_precision
 from indexer.errors import ConfigError, EncoderUnavailable, WeightsUnavailable
 from indexer.settings import EncoderOptions
 
@@ -160,6 +161,8 @@ class OpenClipEncoder:
         resolved = resolve(args, options)
         apply_threads(options)
         self.device = resolve_device(options)
+        self.image_precision = resolve_image_precision(options.image_precision, self.device)
+        self._image_context = image_precision_context(self.image_precision, self.device)
         self.model_id = resolved.model_id
         kwargs = {k: v for k, v in resolved.overrides.items() if v is not None}
         try:
@@ -193,7 +196,9 @@ class OpenClipEncoder:
 
     @torch.inference_mode()
     def encode_images(self, batch: torch.Tensor) -> np.ndarray:
-        return normalize(self.model.encode_image(batch.to(self.device)).float().cpu().numpy())
+        with self._image_context():  # fp32, bf16 autocast or scoped TF32; vectors come out float32
+            features = self.model.encode_image(batch.to(self.device))
+        return normalize(features.float().cpu().numpy())
 
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> np.ndarray:
