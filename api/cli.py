@@ -26,7 +26,7 @@ from api.cli_common import (CacheOpt, ProgressBar, DeviceOpt, DownloadOpt, Libra
 from api.cli_common import encoder_options as _options
 from api.cli_common import library_path as _library_path
 from api.errors import EXIT_STRICT_FAILURES
-from indexer.settings import IndexSettings
+from indexer.settings import EngineSettings, IndexSettings
 
 if TYPE_CHECKING:
     from indexer.passes import PassStats
@@ -151,7 +151,11 @@ def index(
     device: str = DeviceOpt,
     threads: Optional[int] = ThreadsOpt,
     batch_size: int = typer.Option(32, "--batch-size", help="Images per model call."),
-    workers: int = typer.Option(2, "--workers", help="Decode threads."),
+    workers: int = typer.Option(2, "--workers", help="Decode threads or processes (CPUs of a local Ray cluster)."),
+    engine: str = typer.Option("threads", "--engine", help="Where per-file work runs: threads, processes "
+                               "(many cores) or ray (a Ray cluster; README 'Indexing on a Ray cluster')."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join "
+                                          "(e.g. ray://head:10001 or auto); default: a local cluster."),
     max_megapixels: float = typer.Option(120.0, "--max-megapixels", help="Refuse images larger than this."),
     commit_every: int = typer.Option(64, "--commit-every", help="Files per catalog transaction (the most a crash can lose)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try again files that failed before, even if unchanged."),
@@ -169,20 +173,23 @@ def index(
     from indexer.ocr import default_switch
     from indexer.metadata import librarian_passes
     from indexer.ocr.content_pass import ocr_passes
+    from indexer.engines import load_engine
     from indexer.pipeline import IndexRun, resolve_roots
 
     settings = IndexSettings(batch_size=batch_size, decode_workers=workers,
                              max_megapixels=max_megapixels, commit_every=commit_every)
-    resolve_roots(paths)  # refuse a typo before spending seconds on loading a model
-    lib = Library.create_or_open(_library_path(library))
     options = dataclasses.replace(_options(device, threads, cache_dir, allow_download), image_precision=image_precision)
+    engine_settings = EngineSettings(name=engine, workers=workers, address=address, encoder_options=options)
+    resolve_roots(paths)  # refuse a typo before spending seconds on loading a model
+    run_engine = load_engine(engine_settings)  # an unknown engine too
+    lib = Library.create_or_open(_library_path(library))
     encoder, notice = encoder_for_index(lib, model, options)
     if notice:
         err.print(f"[yellow]note:[/] {notice}", highlight=False)
     passes = librarian_passes(settings) + ocr_passes(lib, settings, choice=ocr, default=default_switch(os.environ))
     with _ProgressView() as view:
         result = IndexRun(lib, encoder, settings, progress=view, retry_failed=retry_failed, passes=passes,
-                          pass_progress=view.content_pass).run(paths)
+                          pass_progress=view.content_pass, engine=run_engine).run(paths)
     _print_summary(result.stats, result.status, lib.path)
     _print_passes(result.passes)
     if strict and result.stats.failed:

@@ -19,6 +19,19 @@ class ScoutError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
 
+    def __reduce__(self):
+        """Errors cross process boundaries (index workers, a Ray cluster); the default pickling
+        re-calls ``__init__`` with the message only, which loses the hint and the subclass's
+        own fields (or fails outright)."""
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> ScoutError:
+    error = Exception.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(ScoutError):
     """A setting or argument is invalid (bad model spec, unknown device, out-of-range option)."""

@@ -23,6 +23,11 @@ from indexer.errors import LibraryBusy, LibraryNotFound, LibraryReadOnly, ModelM
 CATALOG_FILE = "catalog.db"
 
 
+def thumbnail_relpath(content_hash: str) -> str:
+    """Where a content's thumbnail lives inside a library (a path workers elsewhere can name too)."""
+    return f"thumbs/{content_hash[:2]}/{content_hash}.webp"
+
+
 def _refuse_non_folder(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise LibraryNotFound(f"{path} is a file, not a library folder.",
@@ -72,7 +77,7 @@ class Library:
         return self.path / "thumbs"
 
     def thumbnail_path(self, content_hash: str) -> Path:
-        return self.thumbs_dir / content_hash[:2] / f"{content_hash}.webp"
+        return self.path / thumbnail_relpath(content_hash)
 
     @property
     def model_id(self) -> str | None:

@@ -79,10 +79,10 @@ class FileChanged(ScoutError):
 
 def read_content(content_hash: str, path: str) -> PassInput:
     """The bytes of ``path``, checked to still be ``content_hash`` (the index run's own reader,
-    imported here because the pipeline module brings torch, which only an index run needs)."""
-    from indexer.pipeline import _read_and_hash
+    imported here because it brings the decoders, which a search never needs)."""
+    from indexer.prepare import read_and_hash
 
-    data, _, digest = _read_and_hash(path, os.stat(path).st_size)  # data is None for large files
+    data, _, digest = read_and_hash(path, os.stat(path).st_size)  # data is None for large files
     if digest != content_hash:
         raise FileChanged(f"{path} changed since it was indexed.")
     return PassInput(content_hash, path, data)

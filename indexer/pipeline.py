@@ -1,11 +1,11 @@
 """An index run: scan -> read + hash -> decode -> encode in batches -> commit -> FAISS snapshot
 -> content passes (OCR, embedded metadata, ...: :mod:`indexer.passes`).
 
-Reading, hashing, decoding, thumbnailing and preprocessing run in a small thread pool (Pillow,
-libjpeg and torch release the GIL); the calling thread encodes batches and writes the catalog, so
-model compute overlaps decoding. At most ``workers * 4`` files are in flight, which bounds
-memory whatever the library size. Results are consumed in scan order, so a run is
-deterministic.
+Reading, hashing, decoding, thumbnailing and preprocessing (:mod:`indexer.prepare`) run on an
+engine's workers (:mod:`indexer.engines`: a thread pool by default, worker processes, a Ray
+cluster); the calling thread encodes batches (unless the engine embedded already) and is the one
+catalog writer, so model compute overlaps decoding and a crash loses at most one uncommitted
+batch whatever runs the work. Results are consumed in scan order, so a run is deterministic.
 
 Change detection is stat-only: a path whose size and mtime match the catalog is not opened. A
 changed or new path is hashed; a hash the catalog already has a vector for (a rename, a move, a
@@ -14,11 +14,8 @@ copy) is recorded without decoding.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -27,14 +24,18 @@ import torch
 
 from indexer import vectors
 from indexer.catalog import Batch, ContentWrite, FailureWrite, FileWrite, KnownFile
-from indexer.decode import DecodedImage, decode_image
 from indexer.encoders.base import Encoder
+from indexer.engines import load_engine
+from indexer.engines.base import Engine
 from indexer.errors import ConfigError, DecodeError
 from indexer.library import Library
 from indexer.passes import ContentPass, PassProgress, PassStats, run_passes
+from indexer.prepare import Prepared, Preparer, content_hash, write_thumbnail
+from indexer.scan import ScannedFile, ScanProblem, walk
+from indexer.settings import EngineSettings, IndexSettings
 from indexer.tagging.tagger import TagRunStats, tag_new_contents
-from indexer.scan import ScannedFile, ScanProblem, looks_like_image_name, sniff_format, walk
-from indexer.settings import IndexSettings
+
+__all__ = ["IndexRun", "RunResult", "RunStats", "content_hash", "reembed", "resolve_roots"]
 
 
 @dataclass
@@ -81,98 +82,6 @@ class RunResult:
 Progress = Callable[[RunStats], None]
 
 
-# -- worker side ----------------------------------------------------------------------------------
-
-
-# Files above this are hashed while streaming and decoded from disk, never held whole in memory
-# (an agency's layered 2 GB TIFF must not multiply by the number of files in flight).
-LARGE_FILE_BYTES = 64 * 1024 * 1024
-
-
-def content_hash(data: bytes) -> str:
-    """128 bits of SHA-256: hardware-accelerated here (2.7 ms for a 4 MB JPEG, BLAKE2b 7.1 ms)."""
-    return hashlib.sha256(data).hexdigest()[:32]
-
-
-def _read_and_hash(path: str, size: int) -> tuple[bytes | None, bytes, str]:
-    """(whole content or None for large files, first bytes, content hash)."""
-    with open(path, "rb") as handle:
-        if size <= LARGE_FILE_BYTES:
-            data = handle.read()
-            return data, data[:32], content_hash(data)
-        head = handle.read(32)
-        handle.seek(0)
-        return None, head, hashlib.file_digest(handle, "sha256").hexdigest()[:32]
-
-
-@dataclass
-class _Prepared:
-    file: FileWrite
-    kind: str  # "decoded" | "reused" | "failed" | "ignored"
-    hash: str = ""
-    tensor: torch.Tensor | None = None
-    decoded: DecodedImage | None = None
-    thumbnail: str | None = None
-    error: DecodeError | None = None
-
-
-class _Worker:
-    """What one decode thread does for one changed file; never raises."""
-
-    def __init__(self, library: Library, encoder: Encoder, settings: IndexSettings, known_hashes: set[str]):
-        self.library = library
-        self.encoder = encoder
-        self.settings = settings
-        self.known_hashes = known_hashes
-
-    def __call__(self, file: FileWrite) -> _Prepared:
-        try:
-            data, head, digest = _read_and_hash(file.path, file.size)
-        except OSError as exc:
-            # Recorded without the scan's stat: fixing permissions or remounting a drive leaves
-            # size and mtime as they were, and the next run must still try the file again.
-            return _Prepared(FileWrite(file.path, file.root, -1, -1), "failed", error=DecodeError(
-                "unreadable", f"Cannot read the file: {exc.strerror}.",
-                hint="Check permissions and that the drive is still mounted; the next run tries again."))
-        if sniff_format(head) is None and not looks_like_image_name(file.path):
-            return _Prepared(file, "ignored")
-        if digest in self.known_hashes:
-            return _Prepared(file, "reused", hash=digest)
-        try:
-            decoded = decode_image(
-                data, file.path, max_pixels=self.settings.max_pixels, target=self.settings.decode_size
-            )
-            tensor = self.encoder.preprocess(decoded.image)
-        except DecodeError as exc:
-            return _Prepared(file, "failed", error=exc)
-        except Exception as exc:  # a codec bug must cost one file, not the run
-            return _Prepared(file, "failed", error=DecodeError(
-                "decode_failed", f"Decoder crashed: {type(exc).__name__}: {exc}.",
-                hint="Re-export the file; if many files fail like this, report it."))
-        thumbnail = self._write_thumbnail(digest, decoded)
-        return _Prepared(file, "decoded", hash=digest, tensor=tensor, decoded=decoded,
-                         thumbnail=thumbnail)
-
-    def _write_thumbnail(self, digest: str, decoded: DecodedImage) -> str | None:
-        """Thumbnails are made now, from pixels already decoded, so the web grid never decodes
-        originals. Losing one (disk full) is not worth failing the file for."""
-        target = self.library.thumbnail_path(digest)
-        relative = str(target.relative_to(self.library.path))
-        if target.is_file():
-            return relative
-        thumb = decoded.image.copy()
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(thumb)}.tmp")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            thumb.thumbnail((self.settings.thumbnail_size, self.settings.thumbnail_size))
-            thumb.save(tmp, "WEBP", quality=80, method=0)  # method 0: 4.5 ms, not 10.5 ms
-            os.replace(tmp, target)
-            return relative
-        except OSError:
-            tmp.unlink(missing_ok=True)  # a half-written file on a full disk
-            return None
-
-
 # -- the run --------------------------------------------------------------------------------------
 
 
@@ -188,6 +97,9 @@ def resolve_roots(roots: list[Path]) -> list[str]:
 
 
 class IndexRun:
+    """One index run over some roots. ``engine`` runs the per-file work (default: a thread pool
+    of ``settings.decode_workers``); the run closes it when it ends."""
+
     def __init__(
         self,
         library: Library,
@@ -197,11 +109,13 @@ class IndexRun:
         retry_failed: bool = False,
         passes: Sequence[ContentPass] = (),
         pass_progress: PassProgress | None = None,
+        engine: Engine | None = None,
     ):
         self.library = library
         self.catalog = library.catalog
         self.encoder = encoder
         self.settings = settings or IndexSettings()
+        self.engine = engine
         self.progress = progress or (lambda stats: None)
         self.retry_failed = retry_failed
         self.passes = passes
@@ -210,8 +124,9 @@ class IndexRun:
         self.tag_stats: TagRunStats | None = None
         self.stats = RunStats()
         self.batch = Batch()
-        self.pending: list[_Prepared] = []
+        self.pending: list[Prepared] = []
         self.pending_hashes: set[str] = set()
+        self.known_hashes: set[str] = set()  # contents with a vector; filled when a changed file shows up
         self._hashes_loaded = False
 
     def run(self, roots: list[Path]) -> RunResult:
@@ -223,12 +138,15 @@ class IndexRun:
             self.catalog.add_roots(resolved)
             run_id = self.catalog.start_run(self.encoder.model_id, resolved)
             status = "interrupted"
+            engine = self.engine or load_engine(EngineSettings(workers=self.settings.decode_workers))
             try:
-                known_hashes: set[str] = set()  # filled when the first changed file shows up
-                worker = _Worker(self.library, self.encoder, self.settings, known_hashes)
-                with ThreadPoolExecutor(self.settings.decode_workers, thread_name_prefix="decode") as pool:
+                try:
+                    preparer = Preparer(_image_transform(self.encoder), self.library.path, self.settings,
+                                        self.known_hashes)
                     for root in resolved:
-                        self._index_root(root, pool, worker, known_hashes)
+                        self._index_root(root, engine, preparer)
+                finally:
+                    engine.close()
                 self._write_index_snapshot()
                 # After the vectors are committed and searchable: the slower readers fill in.
                 self.pass_stats = run_passes(self.library, self.passes, workers=self.settings.decode_workers,
@@ -268,43 +186,40 @@ class IndexRun:
                 ):
                     self.stats.unchanged += 1
                     continue
+            if not self._hashes_loaded:  # an unchanged re-run never pays for this
+                self.known_hashes.update(self.catalog.embedded_hashes())
+                self._hashes_loaded = True
             yield FileWrite(item.path, root, item.size, item.mtime_ns)
 
-    def _index_root(self, root: str, pool: ThreadPoolExecutor, worker: _Worker, known_hashes: set[str]) -> None:
+    def _index_root(self, root: str, engine: Engine, preparer: Preparer) -> None:
         known = self.catalog.known_files(root)
         seen: set[str] = set()
-        in_flight: deque[Future[_Prepared]] = deque()
-        limit = self.settings.decode_workers * 4
-        for file in self._changed_files(root, known, seen):
-            if not self._hashes_loaded:  # an unchanged re-run never pays for this
-                known_hashes.update(self.catalog.embedded_hashes())
-                self._hashes_loaded = True
-            in_flight.append(pool.submit(worker, file))
-            while len(in_flight) >= limit:
-                self._consume(in_flight.popleft().result(), known_hashes)
-        while in_flight:
-            self._consume(in_flight.popleft().result(), known_hashes)
-        self._flush(known_hashes)
+        for item in engine.prepare(self._changed_files(root, known, seen), preparer, self.encoder):
+            self._consume(item)
+        self._flush()
         self.stats.removed += self.catalog.forget(known.keys() - seen)
         self.progress(self.stats)
 
-    def _consume(self, item: _Prepared, known_hashes: set[str]) -> None:
+    def _consume(self, item: Prepared) -> None:
         self.stats.current = item.file.path
         if item.kind == "failed":
             self._record_failure(item.file, item.error)
         elif item.kind == "ignored":
             self.batch.ignored.append(item.file)
             self.stats.ignored += 1
-        elif item.kind == "reused" or item.hash in self.pending_hashes or item.hash in known_hashes:
+        elif item.kind == "reused" or item.hash in self.pending_hashes or item.hash in self.known_hashes:
             self.batch.assets.append((item.file, item.hash))
             self.stats.reused += 1
+        elif item.vector is not None:  # the engine embedded it already
+            self._store(item, item.vector)
+            self.stats.embedded += 1
         else:
             self.pending.append(item)
             self.pending_hashes.add(item.hash)
             if len(self.pending) >= self.settings.batch_size:
-                self._encode_pending(known_hashes)
+                self._encode_pending()
         if len(self.batch) >= self.settings.commit_every:
-            self._flush(known_hashes)
+            self._flush()
         self.progress(self.stats)
 
     def _record_failure(self, file: FileWrite, error: DecodeError) -> None:
@@ -317,23 +232,28 @@ class IndexRun:
         self.batch.failures.append(FailureWrite(file, error.reason, error.message, error.hint))
         self.stats.failed += 1
 
-    def _encode_pending(self, known_hashes: set[str]) -> None:
+    def _encode_pending(self) -> None:
         if not self.pending:
             return
-        embeddings = self.encoder.encode_images(torch.stack([p.tensor for p in self.pending]))
+        embeddings = self.encoder.encode_images(torch.stack([torch.as_tensor(p.tensor) for p in self.pending]))
         for item, vector in zip(self.pending, embeddings):
-            d = item.decoded
-            self.batch.contents.append(ContentWrite(
-                item.hash, d.format, d.width, d.height, d.mode, vector, item.thumbnail))
-            self.batch.assets.append((item.file, item.hash))
-            known_hashes.add(item.hash)
+            self._store(item, vector)
         self.stats.embedded += len(self.pending)
         self.pending = []
         self.pending_hashes = set()
 
-    def _flush(self, known_hashes: set[str]) -> None:
+    def _store(self, item: Prepared, vector) -> None:
+        thumbnail = item.thumbnail
+        if thumbnail is None and item.thumbnail_data is not None:
+            thumbnail = write_thumbnail(self.library.path, item.hash, item.thumbnail_data)
+        self.batch.contents.append(ContentWrite(
+            item.hash, item.format, item.width, item.height, item.mode, vector, thumbnail))
+        self.batch.assets.append((item.file, item.hash))
+        self.known_hashes.add(item.hash)
+
+    def _flush(self) -> None:
         """Commit everything handled so far; a batch is the unit a kill -9 can lose."""
-        self._encode_pending(known_hashes)
+        self._encode_pending()
         if len(self.batch):
             self.catalog.commit_batch(self.batch)
             self.batch = Batch()
@@ -348,13 +268,21 @@ class IndexRun:
         self.catalog.set_meta(index_type=vectors.describe(index))
 
 
+def _image_transform(encoder: Encoder):
+    """The encoder's PIL -> tensor transform without its weights (engines copy it to workers);
+    encoders that do not offer one are used through their ``preprocess`` method."""
+    transform = getattr(encoder, "image_transform", None)
+    return transform() if callable(transform) else encoder.preprocess
+
+
 def reembed(library: Library, encoder: Encoder, settings: IndexSettings | None = None,
             progress: Progress | None = None, passes: Sequence[ContentPass] = (),
-            pass_progress: PassProgress | None = None) -> RunResult:
+            pass_progress: PassProgress | None = None, engine: Engine | None = None) -> RunResult:
     """Switch a library to another model: forget every vector, then index all roots again (the
     content passes' rows stay: they do not depend on the model)."""
     roots = [Path(r) for r in library.catalog.roots()]
     with library.writer_lock():
         library.catalog.clear_vectors()
         library.catalog.set_meta(model=encoder.model_id, dim=str(encoder.dim))
-    return IndexRun(library, encoder, settings, progress, passes=passes, pass_progress=pass_progress).run(roots)
+    return IndexRun(library, encoder, settings, progress, passes=passes, pass_progress=pass_progress,
+                    engine=engine).run(roots)

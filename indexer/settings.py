@@ -79,3 +79,25 @@ class IndexSettings:
     @property
     def max_pixels(self) -> int:
         return int(self.max_megapixels * 1_000_000)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where an index run's per-file work runs (:mod:`indexer.engines`).
+
+    ``workers`` is threads or processes for the local engines and CPUs for a local Ray cluster;
+    ``address`` names an existing Ray cluster; ``encoder_options`` is how an engine that embeds
+    on its workers loads the model there.
+    """
+
+    name: str = "threads"
+    workers: int = 2
+    address: str | None = None
+    encoder_options: EncoderOptions = EncoderOptions()
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {self.workers}.")
+        if self.address is not None and self.name in ("threads", "processes"):
+            raise ConfigError(f"--address names a cluster; the {self.name} engine runs on this machine.",
+                              hint="Use --engine ray --address ADDR, or drop --address.")

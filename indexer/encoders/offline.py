@@ -268,6 +268,10 @@ class OfflineEncoder:
     def preprocess(self, image: Image.Image) -> "torch.Tensor":
         return self._image_side()[1](image)
 
+    def image_transform(self):
+        """The preprocessing alone (picklable, no weights): index engines copy it to workers."""
+        return self._image_side()[1]
+
     def encode_images(self, batch: "torch.Tensor") -> np.ndarray:
         import torch
 

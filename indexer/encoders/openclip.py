@@ -194,6 +194,10 @@ class OpenClipEncoder:
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return self._preprocess(image)
 
+    def image_transform(self):
+        """The preprocessing alone (picklable, no weights): index engines copy it to workers."""
+        return self._preprocess
+
     @torch.inference_mode()
     def encode_images(self, batch: torch.Tensor) -> np.ndarray:
         with self._image_context():  # fp32, bf16 autocast or scoped TF32; vectors come out float32

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-import indexer.pipeline as pipeline
+import indexer.prepare as prepare
 from indexer.errors import ScoutError
 from indexer.library import Library
 from indexer.pipeline import IndexRun, content_hash
@@ -126,7 +126,7 @@ def test_kill_9_at_many_random_points_then_resume_converges(tmp_path, photos, cl
 
 def _with_fault_before_read(monkeypatch, fault):
     """Run ``fault(path, call_number)`` just before the indexer opens each changed file."""
-    real = pipeline._read_and_hash
+    real = prepare.read_and_hash
     calls = []
 
     def read_and_hash(path: str, size: int):
@@ -134,7 +134,7 @@ def _with_fault_before_read(monkeypatch, fault):
         fault(path, len(calls))
         return real(path, size)
 
-    monkeypatch.setattr(pipeline, "_read_and_hash", read_and_hash)
+    monkeypatch.setattr(prepare, "read_and_hash", read_and_hash)
     return calls
 
 

@@ -171,11 +171,11 @@ def test_searching_with_another_model_is_refused(tmp_path, tiny_encoder, tiny_cl
 
 
 def test_large_files_are_streamed_and_give_the_same_result(tmp_path, tiny_encoder, monkeypatch):
-    from indexer import pipeline
+    from indexer import prepare
 
     paths = write_images(tmp_path / "photos", 3, size=(400, 300))
     normal, _ = index_folder(tmp_path / "lib-a", [tmp_path / "photos"], tiny_encoder)
-    monkeypatch.setattr(pipeline, "LARGE_FILE_BYTES", 10)  # every file counts as large
+    monkeypatch.setattr(prepare, "LARGE_FILE_BYTES", 10)  # every file counts as large
     streamed, result = index_folder(tmp_path / "lib-b", [tmp_path / "photos"], tiny_encoder)
     assert result.stats.embedded == 3
     for path in paths:
