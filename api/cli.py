@@ -166,6 +166,9 @@ def index(
     image_precision: str = typer.Option(
         "auto", "--image-precision",
         help="Image tower arithmetic: auto (bf16 on a CUDA GPU that has it, else fp32), fp32, bf16, tf32 (CUDA)."),
+    gpu_decode: str = typer.Option(
+        "auto", "--gpu-decode",
+        help="Decode baseline JPEGs on the model's GPU: auto (on when the model runs on CUDA), on, off."),
 ) -> None:
     """Index folders into a library: new and changed files are embedded, the rest is skipped."""
     from api.wiring import encoder_for_index
@@ -176,8 +179,8 @@ def index(
     from indexer.engines import load_engine
     from indexer.pipeline import IndexRun, resolve_roots
 
-    settings = IndexSettings(batch_size=batch_size, decode_workers=workers,
-                             max_megapixels=max_megapixels, commit_every=commit_every)
+    settings = IndexSettings(batch_size=batch_size, decode_workers=workers, max_megapixels=max_megapixels,
+                             commit_every=commit_every, gpu_decode=gpu_decode)
     options = dataclasses.replace(_options(device, threads, cache_dir, allow_download), image_precision=image_precision)
     engine_settings = EngineSettings(name=engine, workers=workers, address=address, encoder_options=options)
     resolve_roots(paths)  # refuse a typo before spending seconds on loading a model

@@ -209,6 +209,9 @@ class TensorPreprocess:
     def from_transform(cls, transform: Any) -> TensorPreprocess | None:
         from torchvision import transforms as T
 
+        own = _own_eval_transform(transform)
+        if own is not None:
+            return own
         steps = getattr(transform, "transforms", None)
         if steps is None:
             return None
@@ -244,6 +247,21 @@ class TensorPreprocess:
         mean = torch.tensor(self.mean, device=x.device).view(-1, 1, 1) * 255.0
         std = torch.tensor(self.std, device=x.device).view(-1, 1, 1) * 255.0
         return (x - mean) / std
+
+
+def _own_eval_transform(transform: Any) -> TensorPreprocess | None:
+    """The offline model's torchvision-free transform: short side to ``scale`` (bicubic), centre
+    crop ``size``, normalise; the same steps as torchvision's Resize + CenterCrop + Normalize."""
+    try:
+        from indexer.encoders.efficientnet_lite import EvalTransform
+    except ImportError:
+        return None
+    if not isinstance(transform, EvalTransform):
+        return None
+    from torchvision.transforms import InterpolationMode
+
+    return TensorPreprocess(transform.scale, InterpolationMode.BICUBIC, None, (transform.size, transform.size),
+                            tuple(map(float, transform.mean.ravel())), tuple(map(float, transform.std.ravel())))
 
 
 def thumbnail_size(width: int, height: int, bound: int) -> tuple[int, int]:
@@ -286,6 +304,22 @@ class DeviceDecoder:
         preprocess = TensorPreprocess.from_transform(transform)
         return cls(preprocess, device, thumbnail_bound) if preprocess is not None else None
 
+    def works(self) -> bool:
+        """Whether a small JPEG decodes here (a torchvision without nvJPEG raises on CUDA)."""
+        import io
+
+        from PIL import Image
+
+        probe = io.BytesIO()
+        Image.new("RGB", (16, 16), (200, 40, 40)).save(probe, "JPEG")
+        data = probe.getvalue()
+        frame = inspect_jpeg(data)
+        assert isinstance(frame, JpegFrame)
+        try:
+            return self.decode([(data, frame)])[0] is not None
+        except (RuntimeError, ValueError):
+            return False
+
     def decode(self, items: Sequence[tuple[bytes, JpegFrame]]) -> list[DeviceImage | None]:
         out: list[DeviceImage | None] = []
         for start in range(0, len(items), self.chunk):
@@ -325,3 +359,42 @@ class DeviceDecoder:
             small = F.resize(shown.float(), [h, w], F.InterpolationMode.BICUBIC, antialias=True)
             thumbnail = small.clamp_(0, 255).round_().byte().permute(1, 2, 0).cpu().numpy()
         return DeviceImage(self.preprocess(shown), thumbnail)
+
+
+# -- choosing it for a run ------------------------------------------------------------------------
+
+# Engines whose prepared items the run's own encoder embeds; an engine that embeds on its workers
+# (ray) never sees the device decoder.
+DRIVER_EMBEDDING_ENGINES = ("threads", "processes")
+
+
+def device_decoder_for_run(choice: str, device: str, transform: Any, engine: str,
+                           thumbnail_bound: int) -> DeviceDecoder | None:
+    """The decoder an index run uses for ``--gpu-decode choice``, or None for the CPU path only.
+
+    ``auto`` is on when the model runs on CUDA, its preprocessing can run on tensors and a probe
+    JPEG decodes on that GPU; otherwise off, silently (a CPU run changes nothing). ``on`` says why
+    it cannot be on; with a CPU model it runs the same batched path through libjpeg-turbo (slower
+    than the CPU path's reduced-size decode: for testing).
+    """
+    from indexer.errors import ConfigError
+
+    if choice == "off" or (choice == "auto" and not device.startswith("cuda")):
+        return None
+    if engine not in DRIVER_EMBEDDING_ENGINES:
+        if choice == "auto":
+            return None
+        raise ConfigError(f"--gpu-decode on decodes where the run embeds; the {engine} engine embeds on its workers.",
+                          hint="Use --engine threads or processes with --gpu-decode on, or --gpu-decode off.")
+    decoder = DeviceDecoder.for_transform(transform, device, thumbnail_bound)
+    if decoder is None:
+        if choice == "auto":
+            return None
+        raise ConfigError("--gpu-decode on: this model's preprocessing cannot run on the GPU "
+                          "(only resize, centre crop and normalise can).", hint="Use --gpu-decode off.")
+    if device.startswith("cuda") and not decoder.works():
+        if choice == "auto":
+            return None
+        raise ConfigError(f"--gpu-decode on: torchvision cannot decode JPEGs on {device} (no nvJPEG in this build?).",
+                          hint="Use --gpu-decode off, or install torchvision built for this CUDA version.")
+    return decoder

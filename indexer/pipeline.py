@@ -10,27 +10,35 @@ batch whatever runs the work. Results are consumed in scan order, so a run is de
 Change detection is stat-only: a path whose size and mtime match the catalog is not opened. A
 changed or new path is hashed; a hash the catalog already has a vector for (a rename, a move, a
 copy) is recorded without decoding.
+
+With the model on a GPU, baseline JPEGs skip the CPU decode altogether (``--gpu-decode``,
+:mod:`indexer.device_decode`): workers only read, hash and parse the header, and this thread
+decodes each batch's JPEGs on the GPU right before embedding it (thumbnails from the same pixels,
+written by a few threads while the model runs). A JPEG the GPU refuses takes the CPU path here.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import torch
+from PIL import Image
 
 from indexer import vectors
 from indexer.catalog import Batch, ContentWrite, FailureWrite, FileWrite, KnownFile
+from indexer.device_decode import DeviceDecoder, device_decoder_for_run
 from indexer.encoders.base import Encoder
 from indexer.engines import load_engine
 from indexer.engines.base import Engine
 from indexer.errors import ConfigError, DecodeError
 from indexer.library import Library
 from indexer.passes import ContentPass, PassProgress, PassStats, run_passes
-from indexer.prepare import Prepared, Preparer, content_hash, write_thumbnail
+from indexer.prepare import Prepared, Preparer, content_hash, webp_bytes, write_thumbnail
 from indexer.scan import ScannedFile, ScanProblem, walk
 from indexer.settings import EngineSettings, IndexSettings
 from indexer.tagging.tagger import TagRunStats, tag_new_contents
@@ -48,6 +56,7 @@ class RunStats:
     reused: int = 0
     failed: int = 0
     ignored: int = 0
+    on_device: int = 0  # of the embedded, how many were decoded on the model's device
     removed: int = 0
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
@@ -128,6 +137,9 @@ class IndexRun:
         self.pending_hashes: set[str] = set()
         self.known_hashes: set[str] = set()  # contents with a vector; filled when a changed file shows up
         self._hashes_loaded = False
+        self.device_decoder: DeviceDecoder | None = None
+        self._preparer: Preparer | None = None
+        self._thumbnailers: ThreadPoolExecutor | None = None
 
     def run(self, roots: list[Path]) -> RunResult:
         resolved = resolve_roots(roots)
@@ -135,18 +147,32 @@ class IndexRun:
             self.library.check_model(self.encoder.model_id)
             if self.library.model_id is None:
                 self.catalog.set_meta(model=self.encoder.model_id, dim=str(self.encoder.dim))
+            transform = _image_transform(self.encoder)
+            try:
+                self.device_decoder = device_decoder_for_run(
+                    self.settings.gpu_decode, self.encoder.device, transform,
+                    getattr(self.engine, "name", "threads"), self.settings.thumbnail_size)
+            except ConfigError:
+                if self.engine is not None:
+                    self.engine.close()
+                raise
             self.catalog.add_roots(resolved)
             run_id = self.catalog.start_run(self.encoder.model_id, resolved)
             status = "interrupted"
             engine = self.engine or load_engine(EngineSettings(workers=self.settings.decode_workers))
             try:
                 try:
-                    preparer = Preparer(_image_transform(self.encoder), self.library.path, self.settings,
-                                        self.known_hashes)
+                    preparer = self._preparer = Preparer(transform, self.library.path, self.settings,
+                                                         self.known_hashes, self.device_decoder is not None)
+                    if self.device_decoder is not None:
+                        self._thumbnailers = ThreadPoolExecutor(min(4, self.settings.decode_workers),
+                                                                thread_name_prefix="thumbnail")
                     for root in resolved:
                         self._index_root(root, engine, preparer)
                 finally:
                     engine.close()
+                    if self._thumbnailers is not None:
+                        self._thumbnailers.shutdown(wait=True, cancel_futures=True)
                 self._write_index_snapshot()
                 # After the vectors are committed and searchable: the slower readers fill in.
                 self.pass_stats = run_passes(self.library, self.passes, workers=self.settings.decode_workers,
@@ -235,12 +261,57 @@ class IndexRun:
     def _encode_pending(self) -> None:
         if not self.pending:
             return
-        embeddings = self.encoder.encode_images(torch.stack([torch.as_tensor(p.tensor) for p in self.pending]))
-        for item, vector in zip(self.pending, embeddings):
-            self._store(item, vector)
-        self.stats.embedded += len(self.pending)
+        thumbnails: list[tuple[Prepared, Future[str | None]]] = []
+        ready = self._decode_on_device(thumbnails) if self.device_decoder is not None else self.pending
+        if ready:
+            tensors = [torch.as_tensor(p.tensor) for p in ready]
+            if self.device_decoder is not None:  # CPU-path inputs join the device's in one batch
+                tensors = [t.to(self.device_decoder.device) for t in tensors]
+            embeddings = self.encoder.encode_images(torch.stack(tensors))
+            for item, written in thumbnails:
+                item.thumbnail = written.result()
+            for item, vector in zip(ready, embeddings):
+                self._store(item, vector)
+        self.stats.embedded += len(ready)
         self.pending = []
         self.pending_hashes = set()
+
+    def _decode_on_device(self, thumbnails: list[tuple[Prepared, Future[str | None]]]) -> list[Prepared]:
+        """The pending items with their model inputs: routed JPEGs decoded on the device in one
+        batch (their thumbnails handed to the writer threads), a JPEG it refuses through the CPU
+        path; one that fails there too is recorded as failed, with any copy reusing it."""
+        assert self.device_decoder is not None and self._preparer is not None and self._thumbnailers is not None
+        routed = [item for item in self.pending if item.jpeg is not None]
+        results = iter(self.device_decoder.decode([(item.jpeg, item.frame) for item in routed]) if routed else ())
+        ready: list[Prepared] = []
+        refused: dict[str, DecodeError] = {}
+        for item in self.pending:
+            if item.jpeg is not None:
+                result, data, item.jpeg = next(results), item.jpeg, None
+                if result is None:
+                    fallback = self._preparer.decode_on_cpu(item.file, data, item.hash)
+                    if fallback.kind == "failed":
+                        refused[item.hash] = fallback.error
+                        self._record_failure(item.file, fallback.error)
+                        continue
+                    item = fallback
+                else:
+                    item.tensor = result.tensor
+                    self.stats.on_device += 1
+                    if result.thumbnail is not None:
+                        thumbnails.append((item, self._thumbnailers.submit(
+                            write_thumbnail, self.library.path, item.hash, _pixels_to_webp, result.thumbnail)))
+            ready.append(item)
+        if refused:  # copies of a refused file were counted as reuses of it while it was pending
+            kept = []
+            for file, digest in self.batch.assets:
+                if digest in refused:
+                    self._record_failure(file, refused[digest])
+                    self.stats.reused -= 1
+                else:
+                    kept.append((file, digest))
+            self.batch.assets = kept
+        return ready
 
     def _store(self, item: Prepared, vector) -> None:
         thumbnail = item.thumbnail
@@ -266,6 +337,10 @@ class IndexRun:
         index = vectors.updated_snapshot(self.catalog, self.library.vectors_dir, self.encoder.dim)
         vectors.save_index(index, self.library.vectors_dir, generation)
         self.catalog.set_meta(index_type=vectors.describe(index))
+
+
+def _pixels_to_webp(pixels) -> bytes:
+    return webp_bytes(Image.fromarray(pixels))
 
 
 def _image_transform(encoder: Encoder):

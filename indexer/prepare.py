@@ -21,6 +21,7 @@ from PIL import Image
 
 from indexer.catalog import FileWrite
 from indexer.decode import DecodedImage, decode_image
+from indexer.device_decode import JpegFrame, inspect_jpeg
 from indexer.errors import DecodeError
 from indexer.library import thumbnail_relpath
 from indexer.scan import looks_like_image_name, sniff_format
@@ -64,6 +65,8 @@ class Prepared:
     thumbnail: str | None = None  # library-relative path, already written
     thumbnail_data: bytes | None = None  # WEBP bytes for the driver to write (workers off the library)
     error: DecodeError | None = None
+    jpeg: bytes | None = None  # the file, when the driver decodes it on the model's device
+    frame: JpegFrame | None = None  # what its header says (size, components, EXIF orientation)
 
 
 Transform = Callable[[Image.Image], Any]
@@ -76,14 +79,19 @@ class Preparer:
     worker on another machine cannot reach the library). ``known_hashes`` are contents the
     catalog already has a vector for: such a file is recorded without decoding. The run fills
     the set before the first file; engines that copy the preparer copy it then.
+
+    ``route_jpegs`` hands the JPEGs the model's device can decode back undecoded (``jpeg`` and
+    ``frame`` set, no tensor): the run decodes them there in batches (:mod:`indexer.device_decode`),
+    so a worker only reads, hashes and parses the header of those.
     """
 
     def __init__(self, transform: Transform, library_dir: Path | None, settings: IndexSettings,
-                 known_hashes: set[str] | None = None):
+                 known_hashes: set[str] | None = None, route_jpegs: bool = False):
         self.transform = transform
         self.library_dir = library_dir
         self.settings = settings
         self.known_hashes: set[str] = known_hashes if known_hashes is not None else set()
+        self.route_jpegs = route_jpegs
 
     def __call__(self, file: FileWrite) -> Prepared:
         try:
@@ -98,6 +106,17 @@ class Preparer:
             return Prepared(file, "ignored")
         if digest in self.known_hashes:
             return Prepared(file, "reused", hash=digest)
+        if self.route_jpegs and data is not None:
+            frame = inspect_jpeg(data, self.settings.max_pixels)
+            if isinstance(frame, JpegFrame):
+                width, height = frame.oriented_size
+                return Prepared(file, "decoded", hash=digest, format="JPEG", width=width, height=height,
+                                mode=frame.mode, jpeg=data, frame=frame)
+        return self.decode_on_cpu(file, data, digest)
+
+    def decode_on_cpu(self, file: FileWrite, data: bytes | None, digest: str) -> Prepared:
+        """The CPU path for one file already read and hashed (also the fallback for a JPEG the
+        device refused); the item is "decoded" or "failed"."""
         try:
             decoded = decode_image(
                 data, file.path, max_pixels=self.settings.max_pixels, target=self.settings.decode_size
@@ -122,9 +141,14 @@ class Preparer:
         originals."""
         thumb = decoded.image.copy()
         thumb.thumbnail((self.settings.thumbnail_size, self.settings.thumbnail_size))
-        out = io.BytesIO()
-        thumb.save(out, "WEBP", quality=80, method=0)  # method 0: 4.5 ms, not 10.5 ms
-        return out.getvalue()
+        return webp_bytes(thumb)
+
+
+def webp_bytes(thumb: Image.Image) -> bytes:
+    """A thumbnail-sized image as the library stores it."""
+    out = io.BytesIO()
+    thumb.save(out, "WEBP", quality=80, method=0)  # method 0: 4.5 ms, not 10.5 ms
+    return out.getvalue()
 
 
 def write_thumbnail(library_dir: Path, digest: str, make: Callable[[Any], bytes] | bytes,

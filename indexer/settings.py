@@ -65,6 +65,7 @@ class IndexSettings:
     decode_size: int = 512
     thumbnail_size: int = 320
     strict: bool = False
+    gpu_decode: str = "auto"  # auto | on | off: baseline JPEGs decoded on the model's GPU (indexer.device_decode)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -75,6 +76,9 @@ class IndexSettings:
             raise ConfigError(f"--commit-every must be at least 1, got {self.commit_every}.")
         if self.max_megapixels <= 0:
             raise ConfigError(f"--max-megapixels must be positive, got {self.max_megapixels}.")
+        if self.gpu_decode not in ("auto", "on", "off"):
+            raise ConfigError(f"Unknown --gpu-decode {self.gpu_decode!r}.",
+                              hint="Use auto (on when the model runs on a CUDA GPU that decodes JPEGs), on or off.")
 
     @property
     def max_pixels(self) -> int:

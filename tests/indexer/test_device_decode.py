@@ -8,6 +8,10 @@ libjpeg-turbo decoder), the same code a CUDA run takes; the nvJPEG test runs onl
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +20,15 @@ from PIL import Image, ImageCms
 from torchvision import transforms as T
 
 from indexer.decode import decode_image
-from indexer.device_decode import (DEVICE, DeviceDecoder, JpegFrame, TensorPreprocess, inspect_jpeg, jpeg_route,
-                                   thumbnail_size)
-from tests.conftest import SAMPLE_AWKWARD, SAMPLE_PHOTOS, pattern_image
+from indexer.device_decode import (DEVICE, DeviceDecoder, JpegFrame, TensorPreprocess, device_decoder_for_run,
+                                   inspect_jpeg, jpeg_route, thumbnail_size)
+from indexer.engines import load_engine
+from indexer.errors import ConfigError
+from indexer.library import Library
+from indexer.pipeline import IndexRun
+from indexer.settings import EngineSettings, IndexSettings
+from tests.conftest import SAMPLE_AWKWARD, SAMPLE_PHOTOS, pattern_image, write_images
+from tests.indexer.convergence import assert_same_catalog, catalog_snapshot
 
 MAX_PIXELS = 120_000_000
 
@@ -247,3 +257,107 @@ def test_nvjpeg_decodes_like_the_cpu_decoder(tiny_encoder):  # pragma: no cover 
         assert gpu.tensor.device.type == "cuda"
         assert (gpu.tensor.cpu() - cpu.tensor).abs().mean() < 0.02
         assert np.abs(gpu.thumbnail.astype(int) - cpu.thumbnail.astype(int)).mean() < 3
+
+
+# -- in an index run ------------------------------------------------------------------------------
+
+
+def _mixed_jpeg_folder(folder: Path) -> Path:
+    """Routed JPEGs (plain, rotated, grey, a copy) next to everything that keeps the CPU path, a
+    JPEG only decoding finds broken (twice, byte for byte) and a non-image."""
+    paths = write_images(folder, 6, size=(160, 120), fmt="JPEG")
+    (folder / "rotated.jpg").write_bytes(jpeg(quadrants(), 6))
+    (folder / "grey.jpg").write_bytes(jpeg(pattern_image(20, (120, 90)).convert("L")))
+    (folder / "copy-of-first.jpg").write_bytes(paths[0].read_bytes())
+    (folder / "progressive.jpg").write_bytes(jpeg(pattern_image(21, (160, 120)), progressive=True))
+    (folder / "cmyk.jpg").write_bytes(jpeg(pattern_image(22, (160, 120)).convert("CMYK")))
+    (folder / "plain.png").write_bytes(_png(pattern_image(23)))
+    shutil.copy(SAMPLE_AWKWARD / "truncated-temple.jpg", folder / "truncated.jpg")
+    broken = bytearray(jpeg(pattern_image(2, (400, 300))))
+    broken[400:800] = np.random.default_rng(0).integers(0, 255, 400, dtype=np.uint8).tobytes()
+    (folder / "scan-broken.jpg").write_bytes(bytes(broken))
+    (folder / "scan-broken-again.jpg").write_bytes(bytes(broken))
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def _run(library_dir: Path, folder: Path, encoder, gpu_decode: str, engine: str = "threads", batch_size: int = 32):
+    library = Library.create_or_open(library_dir)
+    settings = IndexSettings(batch_size=batch_size, commit_every=batch_size, gpu_decode=gpu_decode)
+    result = IndexRun(library, encoder, settings, engine=load_engine(EngineSettings(name=engine, workers=2))).run(
+        [folder])
+    return library, result
+
+
+def test_a_run_decoding_jpegs_on_the_device_gives_the_cpu_paths_catalog(tmp_path, tiny_encoder):
+    folder = _mixed_jpeg_folder(tmp_path / "photos")
+    cpu, cpu_run = _run(tmp_path / "lib-cpu", folder, tiny_encoder, "off")
+    device, run = _run(tmp_path / "lib-device", folder, tiny_encoder, "on")
+    assert run.stats.on_device == 8 and cpu_run.stats.on_device == 0  # 6 plain, rotated, grey
+    counts = lambda s: (s.embedded, s.reused, s.failed, s.ignored)  # noqa: E731
+    assert counts(run.stats) == counts(cpu_run.stats) == (11, 1, 3, 1)
+    assert {(f.path, f.reason) for f in device.catalog.failures()} == {(f.path, f.reason) for f in cpu.catalog.failures()}
+    assert {Path(f.path).name for f in device.catalog.failures()} == {
+        "truncated.jpg", "scan-broken.jpg", "scan-broken-again.jpg"}
+    got, want = catalog_snapshot(device), catalog_snapshot(cpu)
+    assert set(got) == set(want)
+    cosines = []
+    for path, (content_hash, vector) in want.items():
+        assert got[path][0] == content_hash
+        cosines.append(float(np.dot(got[path][1], vector)))
+        on, off = device.catalog.asset_by_path(path), cpu.catalog.asset_by_path(path)
+        assert (on.width, on.height, on.format) == (off.width, off.height, off.format), path
+        assert on.thumbnail and (device.path / on.thumbnail).is_file(), path
+        assert Image.open(device.path / on.thumbnail).size == Image.open(cpu.path / off.thumbnail).size, path
+    print(f"index run, gpu-decode on (CPU device) vs off, tiny open_clip: min cosine {min(cosines):.5f}")
+    assert min(cosines) >= 0.99
+    rotated = device.catalog.asset_by_path(str(folder / "rotated.jpg"))
+    assert (rotated.width, rotated.height) == (120, 160)
+    tl, tr, _, _ = corner_colours(np.asarray(Image.open(device.path / rotated.thumbnail).convert("RGB")))
+    assert tl == (20, 20, 220) and tr == (220, 20, 20)  # the stored thumbnail is upright too
+
+    again = IndexRun(device, tiny_encoder, IndexSettings(gpu_decode="on")).run([folder])
+    assert again.stats.embedded == 0 and again.stats.on_device == 0
+
+
+def test_worker_processes_route_jpegs_to_the_device_batch_too(tmp_path, tiny_encoder):
+    folder = _mixed_jpeg_folder(tmp_path / "photos")
+    threads, _ = _run(tmp_path / "lib-threads", folder, tiny_encoder, "on", batch_size=4)
+    processes, run = _run(tmp_path / "lib-processes", folder, tiny_encoder, "on", engine="processes", batch_size=4)
+    assert run.stats.on_device == 8
+    assert_same_catalog(processes, threads)
+
+
+def test_when_the_device_decodes_and_when_it_cannot(tiny_encoder):
+    transform = tiny_encoder.image_transform()
+    assert device_decoder_for_run("off", "cuda", transform, "threads", 320) is None
+    assert device_decoder_for_run("auto", "cpu", transform, "threads", 320) is None  # CPU runs: nothing changes
+    assert device_decoder_for_run("on", "cpu", transform, "processes", 320).device == "cpu"
+    assert device_decoder_for_run("auto", "cuda", transform, "ray", 320) is None
+    with pytest.raises(ConfigError, match="the ray engine embeds on its workers"):
+        device_decoder_for_run("on", "cpu", transform, "ray", 320)
+    odd = T.Compose([T.Grayscale(3), T.ToTensor()])
+    assert device_decoder_for_run("auto", "cuda", odd, "threads", 320) is None
+    with pytest.raises(ConfigError, match="preprocessing cannot run on the GPU"):
+        device_decoder_for_run("on", "cpu", odd, "threads", 320)
+    with pytest.raises(ConfigError, match="Unknown --gpu-decode 'sideways'"):
+        IndexSettings(gpu_decode="sideways")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_without_a_cuda_decoder_auto_stays_off_and_on_says_why(tiny_encoder):
+    transform = tiny_encoder.image_transform()
+    assert device_decoder_for_run("auto", "cuda", transform, "threads", 320) is None
+    with pytest.raises(ConfigError, match="cannot decode JPEGs on cuda"):
+        device_decoder_for_run("on", "cuda", transform, "threads", 320)
+
+
+def test_scout_index_gpu_decode_flag(tmp_path, tiny_clip_dir):
+    folder = tmp_path / "photos"
+    write_images(folder, 3, fmt="JPEG")
+    base = [sys.executable, "-m", "api.cli", "index", folder, "--library", tmp_path / "lib",
+            "--model", f"open_clip:local-dir:{tiny_clip_dir}", "--device", "cpu"]
+    run = subprocess.run([*base, "--gpu-decode", "on"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "3 embedded" in run.stderr, run.stderr
+    bad = subprocess.run([*base, "--gpu-decode", "sideways"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "Unknown --gpu-decode 'sideways'" in bad.stderr
