@@ -38,7 +38,7 @@ from indexer.engines.base import Engine
 from indexer.errors import ConfigError, DecodeError
 from indexer.library import Library
 from indexer.passes import ContentPass, PassProgress, PassStats, run_passes
-from indexer.prepare import Prepared, Preparer, content_hash, webp_bytes, write_thumbnail
+from indexer.prepare import LazyTransform, Prepared, Preparer, content_hash, webp_bytes, write_thumbnail
 from indexer.scan import ScannedFile, ScanProblem, walk
 from indexer.settings import EngineSettings, IndexSettings
 from indexer.tagging.tagger import TagRunStats, tag_new_contents
@@ -147,10 +147,12 @@ class IndexRun:
             self.library.check_model(self.encoder.model_id)
             if self.library.model_id is None:
                 self.catalog.set_meta(model=self.encoder.model_id, dim=str(self.encoder.dim))
-            transform = _image_transform(self.encoder)
+            transform = LazyTransform(self.encoder)
+            on_device = self.settings.gpu_decode == "on" or (
+                self.settings.gpu_decode == "auto" and self.encoder.device.startswith("cuda"))
             try:
                 self.device_decoder = device_decoder_for_run(
-                    self.settings.gpu_decode, self.encoder.device, transform,
+                    self.settings.gpu_decode, self.encoder.device, transform.resolve() if on_device else transform,
                     getattr(self.engine, "name", "threads"), self.settings.thumbnail_size)
             except ConfigError:
                 if self.engine is not None:
@@ -343,11 +345,6 @@ def _pixels_to_webp(pixels) -> bytes:
     return webp_bytes(Image.fromarray(pixels))
 
 
-def _image_transform(encoder: Encoder):
-    """The encoder's PIL -> tensor transform without its weights (engines copy it to workers);
-    encoders that do not offer one are used through their ``preprocess`` method."""
-    transform = getattr(encoder, "image_transform", None)
-    return transform() if callable(transform) else encoder.preprocess
 
 
 def reembed(library: Library, encoder: Encoder, settings: IndexSettings | None = None,

@@ -72,6 +72,29 @@ class Prepared:
 Transform = Callable[[Image.Image], Any]
 
 
+class LazyTransform:
+    """An encoder's image transform, fetched on the first image: a run with nothing new never
+    loads the image side of a model (the offline model's classifier, say). Pickled, it carries
+    the transform alone, never the encoder and its weights; encoders without ``image_transform()``
+    are used through their ``preprocess`` method."""
+
+    def __init__(self, encoder: Any):
+        self._encoder = encoder
+        self._transform: Transform | None = None
+
+    def resolve(self) -> Transform:
+        if self._transform is None:
+            offered = getattr(self._encoder, "image_transform", None)
+            self._transform = offered() if callable(offered) else self._encoder.preprocess
+        return self._transform
+
+    def __call__(self, image: Image.Image) -> Any:
+        return self.resolve()(image)
+
+    def __getstate__(self) -> dict:
+        return {"_encoder": None, "_transform": self.resolve()}
+
+
 class Preparer:
     """What one worker does for one changed file; never raises.
 
@@ -92,6 +115,13 @@ class Preparer:
         self.settings = settings
         self.known_hashes: set[str] = known_hashes if known_hashes is not None else set()
         self.route_jpegs = route_jpegs
+
+    def ready(self) -> Preparer:
+        """Load a lazy transform now: before forking workers that would each load it."""
+        resolve = getattr(self.transform, "resolve", None)
+        if callable(resolve):
+            self.transform = resolve()
+        return self
 
     def __call__(self, file: FileWrite) -> Prepared:
         try:

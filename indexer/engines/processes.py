@@ -59,7 +59,7 @@ class ProcessEngine:
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_start_worker, initargs=(preparer,))
+                                             initializer=_start_worker, initargs=(preparer.ready(),))
 
         def everything() -> Iterator[FileWrite]:
             yield first

@@ -93,3 +93,18 @@ def test_the_cli_refuses_an_unknown_engine_without_loading_a_model(tmp_path):
     assert "Unknown index engine backend 'gpu-farm'" in run.stderr and "threads" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "lib").exists()  # nothing created for a refused command
+
+
+@pytest.mark.parametrize("engine", ["threads", "processes"])
+def test_a_run_with_nothing_new_never_loads_the_image_side_of_the_model(tmp_path, offline_encoder, engine):
+    from indexer.encoders.offline import OfflineEncoder
+    from indexer.settings import EncoderOptions
+
+    folder = tmp_path / "photos"
+    write_images(folder, 3)
+    library, first = _index(tmp_path / "lib", folder, offline_encoder, engine)
+    assert first.stats.embedded == 3
+    fresh = OfflineEncoder(EncoderOptions(device="cpu"))
+    _, again = _index(tmp_path / "lib", folder, fresh, engine)
+    assert again.stats.unchanged == 3
+    assert fresh._image is None  # neither the classifier nor its transform was loaded
