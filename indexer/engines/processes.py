@@ -18,7 +18,7 @@ from typing import Iterator
 
 from indexer.catalog import FileWrite
 from indexer.encoders.base import Encoder
-from indexer.engines.threads import ordered_map
+from indexer.engines.threads import PoolEngine, ordered_map
 from indexer.errors import ConfigError
 from indexer.prepare import Prepared, Preparer
 from indexer.settings import EngineSettings
@@ -42,15 +42,14 @@ def _prepare_in_worker(file: FileWrite) -> Prepared:
     return prepared
 
 
-class ProcessEngine:
+class ProcessEngine(PoolEngine):
     name = "processes"
 
     def __init__(self, settings: EngineSettings):
         if "fork" not in multiprocessing.get_all_start_methods():
             raise ConfigError("--engine processes needs fork() (Linux or macOS).",
                               hint="Use --engine threads on this platform.")
-        self.workers = settings.workers
-        self._pool: ProcessPoolExecutor | None = None
+        super().__init__(settings)
 
     def prepare(self, files: Iterator[FileWrite], preparer: Preparer, encoder: Encoder) -> Iterator[Prepared]:
         try:
@@ -73,11 +72,6 @@ class ProcessEngine:
                 "commit was recorded.",
                 hint="Run scout index again: it resumes where this run stopped. Fewer --workers use less memory.",
             ) from None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
 
 def load(settings: EngineSettings) -> ProcessEngine:

@@ -26,22 +26,28 @@ def ordered_map(pool: Executor, work: Callable[[FileWrite], Prepared], files: It
         yield in_flight.popleft().result()
 
 
-class ThreadEngine:
-    name = "threads"
+class PoolEngine:
+    """An engine backed by one local executor, started on first use and shut down by close()."""
+
+    name = "pool"
 
     def __init__(self, settings: EngineSettings):
         self.workers = settings.workers
-        self._pool: ThreadPoolExecutor | None = None
-
-    def prepare(self, files: Iterator[FileWrite], preparer: Preparer, encoder: Encoder) -> Iterator[Prepared]:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="decode")
-        return ordered_map(self._pool, preparer, files, self.workers * 4)
+        self._pool: Executor | None = None
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+class ThreadEngine(PoolEngine):
+    name = "threads"
+
+    def prepare(self, files: Iterator[FileWrite], preparer: Preparer, encoder: Encoder) -> Iterator[Prepared]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="decode")
+        return ordered_map(self._pool, preparer, files, self.workers * 4)
 
 
 def load(settings: EngineSettings) -> ThreadEngine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -63,7 +64,7 @@ def test_a_killed_worker_process_stops_the_run_with_a_clear_error_and_keeps_what
     def kill_a_worker_after_the_first_commit(stats) -> None:
         if stats.embedded >= 8 and not committed:
             committed.append(stats.embedded)
-            os.kill(next(iter(engine._pool._processes)), signal.SIGKILL)
+            os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)  # a pool worker
 
     run = IndexRun(library, tiny_encoder, IndexSettings(batch_size=4, commit_every=4),
                    progress=kill_a_worker_after_the_first_commit, engine=engine)
