@@ -23,12 +23,15 @@ is how the tests check it against the CPU path without a GPU.
 
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+
+from indexer.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
@@ -306,8 +309,6 @@ class DeviceDecoder:
 
     def works(self) -> bool:
         """Whether a small JPEG decodes here (a torchvision without nvJPEG raises on CUDA)."""
-        import io
-
         from PIL import Image
 
         probe = io.BytesIO()
@@ -377,8 +378,6 @@ def device_decoder_for_run(choice: str, device: str, transform: Any, engine: str
     it cannot be on; with a CPU model it runs the same batched path through libjpeg-turbo (slower
     than the CPU path's reduced-size decode: for testing).
     """
-    from indexer.errors import ConfigError
-
     if choice == "off" or (choice == "auto" and not device.startswith("cuda")):
         return None
     if engine not in DRIVER_EMBEDDING_ENGINES:
