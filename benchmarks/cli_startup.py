@@ -15,7 +15,7 @@ Baselines measured in the same run:
 
 ``scout index`` start-up is measured as a whole ``scout index`` of a folder holding one small
 image into a fresh library: start-up plus one embedded image (the first image embedded is
-what the start-up delays).
+what the start-up delays), with and without the OCR pass (which runs after the embedding).
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ def scout_commands(tree: Path, library: Path, one_image: Path, scratch: Path, en
 
     measure(f"{label} scout index (1 image, fresh library)",
             [*cli, "index", str(one_image), "--library", str(scratch), "--model", "offline"],
+            tree, env, runs, fresh=empty_library)
+    # Without the OCR pass, which runs after the image is embedded: start-up + the one embedding.
+    measure(f"{label} scout index --no-ocr (1 image, fresh)",
+            [*cli, "index", str(one_image), "--library", str(scratch), "--model", "offline", "--no-ocr"],
             tree, env, runs, fresh=empty_library)
 
 

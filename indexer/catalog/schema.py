@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-import sqlite_utils
+from indexer.catalog.sqlite_utils_lean import sqlite_utils
 
 # PRAGMA application_id of every Scout catalog ("SCOT"): how Scout tells its own file from
 # another program's SQLite database before touching it. Catalogs from before it was set are

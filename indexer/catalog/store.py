@@ -11,7 +11,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterable
 
-import sqlite_utils
+from indexer.catalog.sqlite_utils_lean import sqlite_utils
 
 from indexer.catalog.schema import APPLICATION_ID, MIGRATIONS, SCOUT_TABLES, temp_tables
 from indexer.errors import DiskFull, LibraryNotFound, LibraryReadOnly

@@ -60,3 +60,15 @@ def test_a_file_that_is_not_a_catalog_is_a_clear_error(tmp_path, readonly):
     path.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(LibraryNotFound, match="not a readable Scout catalog"):
         Catalog(path, readonly=readonly)
+
+
+def test_opening_a_catalog_does_not_import_pandas_and_leaves_it_importable(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from indexer.library import Library; Library.create_or_open(sys.argv[1]).close(); "
+            "print('pandas' in sys.modules); import pandas, sqlite_utils; print(pandas.DataFrame({'a': [1]}).shape)")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lib")], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "(1,", "1)"]

@@ -85,7 +85,7 @@ def test_a_text_search_imports_no_image_side_and_no_server_or_generation(sample_
     imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
     assert "tokenizers" in imported and "faiss" in imported  # the query's own needs
     for heavy in ("torch", "timm", "torchvision", "sentence_transformers", "transformers", "fastapi", "uvicorn",
-                  "generation", "scipy", "matplotlib", "diffusers", "open_clip"):
+                  "generation", "scipy", "matplotlib", "diffusers", "open_clip", "pandas", "pyarrow", "ray"):
         assert heavy not in imported, f"scout search imported {heavy}"
     help_run = subprocess.run([sys.executable, "-X", "importtime", "-m", "api.cli", "--help"],
                               capture_output=True, text=True, timeout=300)
