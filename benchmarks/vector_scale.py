@@ -426,6 +426,24 @@ def print_result(r: dict, threads: list[int]) -> None:
     sys.stdout.flush()
 
 
+def markdown(results: list[dict]) -> str:
+    """The BENCHMARKS.md table: one line per index and nprobe."""
+    threads = sorted({int(k[4:-1]) for r in results for k in r["rows"][0] if k.startswith("p50_")})
+    lat = " | ".join(f"p50 / p95 ms, {t} thread{'s' if t > 1 else ''}" for t in threads)
+    lines = [f"| vectors | index | build s (wall / CPU) | file MB | RSS MB (anon / file) | nprobe | recall@10 | {lat} |",
+             "|" + "---|" * (7 + len(threads))]
+    for r in results:
+        build = f"{r['build']['wall_s']:.0f} / {r['build']['cpu_s']:.0f}"
+        if r.get("production_estimate"):
+            build += f" (Scout's build ≈ {r['production_estimate']['wall_s']:.0f} / {r['production_estimate']['cpu_s']:.0f})"
+        for n, row in enumerate(r["rows"]):
+            head = (f"{r['size']:,} | {r['variant']} `{r['factory']}` | {build} | {r['file_mb']:,} | "
+                    f"{r['anon_mb']:,} / {r['rss_file_mb']:,}") if n == 0 else " | | | |"
+            cells = " | ".join(f"{row[f'p50_{t}t']:.2f} / {row[f'p95_{t}t']:.2f}" for t in threads)
+            lines.append(f"| {head} | {row['nprobe']} | {row['recall10']:.3f} | {cells} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000000", help="comma-separated vector counts")
@@ -442,8 +460,12 @@ def main() -> None:
     parser.add_argument("--opq-max", type=int, default=1_000_000, help="largest size that builds opq64")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "scout-vector-scale")
     parser.add_argument("--json", type=Path, help="also write all results to this file")
+    parser.add_argument("--report", type=Path, help="print the markdown table of a --json file and stop")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.report:
+        print(markdown(json.loads(args.report.read_text())))
+        return
     if args.measure:
         print(json.dumps(measure(json.loads(args.measure))))
         return
@@ -461,6 +483,7 @@ def main() -> None:
     results = [r for size in sizes for r in run_size(size, args)]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
+    print("\n" + markdown(results))
 
 
 if __name__ == "__main__":
