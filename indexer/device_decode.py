@@ -303,9 +303,10 @@ class DeviceDecoder:
         self.chunk = chunk
 
     @classmethod
-    def for_transform(cls, transform: Any, device: str, thumbnail_bound: int | None = 320) -> DeviceDecoder | None:
+    def for_transform(cls, transform: Any, device: str, thumbnail_bound: int | None = 320,
+                      chunk: int = 32) -> DeviceDecoder | None:
         preprocess = TensorPreprocess.from_transform(transform)
-        return cls(preprocess, device, thumbnail_bound) if preprocess is not None else None
+        return cls(preprocess, device, thumbnail_bound, chunk) if preprocess is not None else None
 
     def works(self) -> bool:
         """Whether a small JPEG decodes here (a torchvision without nvJPEG raises on CUDA)."""
@@ -370,7 +371,7 @@ DRIVER_EMBEDDING_ENGINES = ("threads", "processes")
 
 
 def device_decoder_for_run(choice: str, device: str, transform: Any, engine: str,
-                           thumbnail_bound: int) -> DeviceDecoder | None:
+                           thumbnail_bound: int, chunk: int = 32) -> DeviceDecoder | None:
     """The decoder an index run uses for ``--gpu-decode choice``, or None for the CPU path only.
 
     ``auto`` is on when the model runs on CUDA, its preprocessing can run on tensors and a probe
@@ -385,7 +386,7 @@ def device_decoder_for_run(choice: str, device: str, transform: Any, engine: str
             return None
         raise ConfigError(f"--gpu-decode on decodes where the run embeds; the {engine} engine embeds on its workers.",
                           hint="Use --engine threads or processes with --gpu-decode on, or --gpu-decode off.")
-    decoder = DeviceDecoder.for_transform(transform, device, thumbnail_bound)
+    decoder = DeviceDecoder.for_transform(transform, device, thumbnail_bound, chunk)
     if decoder is None:
         if choice == "auto":
             return None

@@ -13,8 +13,10 @@ copy) is recorded without decoding.
 
 With the model on a GPU, baseline JPEGs skip the CPU decode altogether (``--gpu-decode``,
 :mod:`indexer.device_decode`): workers only read, hash and parse the header, and this thread
-decodes each batch's JPEGs on the GPU right before embedding it (thumbnails from the same pixels,
-written by a few threads while the model runs). A JPEG the GPU refuses takes the CPU path here.
+hands them, a quarter batch at a time as they arrive, to one thread that decodes and preprocesses them on the
+GPU while it goes on consuming; the batch is embedded once its chunks are back (thumbnails from
+the same pixels, written by a few threads while the model runs). A JPEG the GPU refuses takes
+the CPU path here.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from PIL import Image
 
 from indexer import vectors
 from indexer.catalog import Batch, ContentWrite, FailureWrite, FileWrite, KnownFile
-from indexer.device_decode import DeviceDecoder, device_decoder_for_run
+from indexer.device_decode import DeviceDecoder, DeviceImage, device_decoder_for_run
 from indexer.encoders.base import Encoder
 from indexer.engines import load_engine
 from indexer.engines.base import Engine
@@ -140,6 +142,9 @@ class IndexRun:
         self.device_decoder: DeviceDecoder | None = None
         self._preparer: Preparer | None = None
         self._thumbnailers: ThreadPoolExecutor | None = None
+        self._device_thread: ThreadPoolExecutor | None = None
+        self._undecoded: list[Prepared] = []  # pending routed JPEGs not yet handed to the device thread
+        self._decoding: list[tuple[list[Prepared], Future[list[DeviceImage | None]]]] = []
 
     def run(self, roots: list[Path]) -> RunResult:
         resolved = resolve_roots(roots)
@@ -153,7 +158,8 @@ class IndexRun:
             try:
                 self.device_decoder = device_decoder_for_run(
                     self.settings.gpu_decode, self.encoder.device, transform.resolve() if on_device else transform,
-                    getattr(self.engine, "name", "threads"), self.settings.thumbnail_size)
+                    getattr(self.engine, "name", "threads"), self.settings.thumbnail_size,
+                    chunk=max(1, self.settings.batch_size // 4))
             except ConfigError:
                 if self.engine is not None:
                     self.engine.close()
@@ -169,12 +175,14 @@ class IndexRun:
                     if self.device_decoder is not None:
                         self._thumbnailers = ThreadPoolExecutor(min(4, self.settings.decode_workers),
                                                                 thread_name_prefix="thumbnail")
+                        self._device_thread = ThreadPoolExecutor(1, thread_name_prefix="device-decode")
                     for root in resolved:
                         self._index_root(root, engine, preparer)
                 finally:
                     engine.close()
-                    if self._thumbnailers is not None:
-                        self._thumbnailers.shutdown(wait=True, cancel_futures=True)
+                    for pool in (self._device_thread, self._thumbnailers):
+                        if pool is not None:
+                            pool.shutdown(wait=True, cancel_futures=True)
                 self._write_index_snapshot()
                 # After the vectors are committed and searchable: the slower readers fill in.
                 self.pass_stats = run_passes(self.library, self.passes, workers=self.settings.decode_workers,
@@ -244,6 +252,10 @@ class IndexRun:
         else:
             self.pending.append(item)
             self.pending_hashes.add(item.hash)
+            if item.jpeg is not None:
+                self._undecoded.append(item)
+                if len(self._undecoded) >= self.device_decoder.chunk:
+                    self._start_device_decode()
             if len(self.pending) >= self.settings.batch_size:
                 self._encode_pending()
         if len(self.batch) >= self.settings.commit_every:
@@ -278,18 +290,28 @@ class IndexRun:
         self.pending = []
         self.pending_hashes = set()
 
+    def _start_device_decode(self) -> None:
+        """Hand the pending JPEGs not yet sent to the device thread (which decodes while this
+        thread goes on consuming)."""
+        if self._undecoded:
+            chunk, self._undecoded = self._undecoded, []
+            future = self._device_thread.submit(self.device_decoder.decode, [(p.jpeg, p.frame) for p in chunk])
+            self._decoding.append((chunk, future))
+
     def _decode_on_device(self, thumbnails: list[tuple[Prepared, Future[str | None]]]) -> list[Prepared]:
-        """The pending items with their model inputs: routed JPEGs decoded on the device in one
-        batch (their thumbnails handed to the writer threads), a JPEG it refuses through the CPU
+        """The pending items with their model inputs: routed JPEGs as the device thread decoded
+        them (their thumbnails handed to the writer threads), a JPEG it refused through the CPU
         path; one that fails there too is recorded as failed, with any copy reusing it."""
         assert self.device_decoder is not None and self._preparer is not None and self._thumbnailers is not None
-        routed = [item for item in self.pending if item.jpeg is not None]
-        results = iter(self.device_decoder.decode([(item.jpeg, item.frame) for item in routed]) if routed else ())
+        self._start_device_decode()
+        results = {id(item): result for chunk, future in self._decoding
+                   for item, result in zip(chunk, future.result())}
+        self._decoding = []
         ready: list[Prepared] = []
         refused: dict[str, DecodeError] = {}
         for item in self.pending:
             if item.jpeg is not None:
-                result, data, item.jpeg = next(results), item.jpeg, None
+                result, data, item.jpeg = results[id(item)], item.jpeg, None
                 if result is None:
                     fallback = self._preparer.decode_on_cpu(item.file, data, item.hash)
                     if fallback.kind == "failed":

@@ -293,7 +293,8 @@ def _run(library_dir: Path, folder: Path, encoder, gpu_decode: str, engine: str 
 def test_a_run_decoding_jpegs_on_the_device_gives_the_cpu_paths_catalog(tmp_path, tiny_encoder):
     folder = _mixed_jpeg_folder(tmp_path / "photos")
     cpu, cpu_run = _run(tmp_path / "lib-cpu", folder, tiny_encoder, "off")
-    device, run = _run(tmp_path / "lib-device", folder, tiny_encoder, "on")
+    # batch 16: the routed JPEGs go to the device thread 4 at a time while the run keeps consuming
+    device, run = _run(tmp_path / "lib-device", folder, tiny_encoder, "on", batch_size=16)
     assert run.stats.on_device == 8 and cpu_run.stats.on_device == 0  # 6 plain, rotated, grey
     counts = lambda s: (s.embedded, s.reused, s.failed, s.ignored)  # noqa: E731
     assert counts(run.stats) == counts(cpu_run.stats) == (11, 1, 3, 1)
