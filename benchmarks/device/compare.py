@@ -70,8 +70,9 @@ def main() -> None:
     parser.add_argument("--only", default="fidelity,peers,scout")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
-    if args.smoke:
-        args.count, args.naive_limit, args.workers, args.peer_workers, args.batch_size = 24, 8, "1,2", 2, 8
+    if args.smoke:  # small defaults; options given on the command line still win
+        parser.set_defaults(count=24, naive_limit=8, workers="1,2", peer_workers=2, batch_size=8)
+        args = parser.parse_args()
     stages = set(args.only.split(","))
 
     import torch
