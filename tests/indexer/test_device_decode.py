@@ -23,11 +23,12 @@ from torchvision import transforms as T
 from indexer.decode import decode_image
 from indexer.device_decode import (DEVICE, DeviceDecoder, JpegFrame, TensorPreprocess, device_decoder_for_run,
                                    inspect_jpeg, jpeg_route, thumbnail_size)
+from indexer.encoders import load_encoder
 from indexer.engines import load_engine
 from indexer.errors import ConfigError
 from indexer.library import Library
 from indexer.pipeline import IndexRun
-from indexer.settings import EngineSettings, IndexSettings
+from indexer.settings import EncoderOptions, EngineSettings, IndexSettings
 from tests.conftest import SAMPLE_AWKWARD, SAMPLE_PHOTOS, pattern_image, write_images
 from tests.indexer.convergence import assert_same_catalog, catalog_snapshot
 
@@ -364,3 +365,16 @@ def test_scout_index_gpu_decode_flag(tmp_path, tiny_clip_dir):
     status = subprocess.run([sys.executable, "-m", "api.cli", "status", "--json", "--library", tmp_path / "lib"],
                             capture_output=True, text=True, timeout=300)
     assert json.loads(status.stdout)["last_run"]["stats"]["on_device"] == 3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_cuda_run_decodes_on_the_gpu_by_default_and_matches_the_cpu_path(tmp_path, tiny_clip_dir):  # pragma: no cover
+    folder = _mixed_jpeg_folder(tmp_path / "photos")
+    spec = f"open_clip:local-dir:{tiny_clip_dir}"
+    on_gpu = load_encoder(spec, EncoderOptions(device="cuda", image_precision="fp32"))
+    gpu, run = _run(tmp_path / "lib-gpu", folder, on_gpu, "auto", batch_size=16)
+    cpu, _ = _run(tmp_path / "lib-cpu", folder, load_encoder(spec, EncoderOptions(device="cpu")), "auto")
+    assert run.stats.on_device == 8
+    got, want = catalog_snapshot(gpu), catalog_snapshot(cpu)
+    assert set(got) == set(want)
+    assert min(float(np.dot(got[p][1], want[p][1])) for p in want) >= 0.99
