@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import logging
 import pickle
+import queue
 import socket
+import threading
+import time
 import warnings
 from typing import Any, Iterator
 
@@ -48,6 +51,8 @@ TASK_RETRIES = 3  # a decode task whose worker process died runs again this ofte
 ACTOR_RESTARTS = 3  # and a dead embedding actor is restarted this often
 FILES_PER_TASK = 8  # small decode tasks: parallel from the first files, little lost to a retry
 PROBE_SECONDS = 5.0  # ray.init retries an address that does not answer for minutes
+WATCH_SECONDS = 2.0  # while waiting for results, the head node is checked this often
+HEAD_GONE_SECONDS = 10.0  # and given up for lost after this long without an answer
 
 
 class SortedHashes:
@@ -113,13 +118,77 @@ def _probe(address: str) -> None:
         raise ConfigError(f"--address {address!r} is not host:port.",
                           hint="Pass the head node's address, e.g. --address 10.0.0.5:6379 "
                           "(ray start --head prints it), ray://10.0.0.5:10001 or auto.")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
-    except OSError as exc:
+    if not _answers(target):
         raise ComponentUnavailable(
-            f"No Ray cluster answers at {address}: {exc.strerror or exc}.",
+            f"No Ray cluster answers at {address}.",
             hint="Start one on the head node (ray start --head) and pass the address it prints, "
             "or leave out --address to run a local cluster on this machine.") from None
+
+
+def _answers(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
+        return True
+    except OSError:
+        return False
+
+
+def watch_head(batches: Iterator[Any], head: str, check_every: float = WATCH_SECONDS,
+               give_up_after: float = HEAD_GONE_SECONDS) -> Iterator[Any]:
+    """``batches``, read on a helper thread while this one watches the cluster's head node.
+
+    When the head node goes away, Ray's client keeps waiting and after a minute ends the whole
+    process without a word; watching its address lets the run stop first with an error that
+    says what happened (what was committed stays)."""
+    results: queue.Queue = queue.Queue(maxsize=2)  # a bounded hand-over: Ray Data keeps the backlog
+    stop = threading.Event()
+
+    def hand_over(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                results.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False  # the consumer went away (the run stopped for another reason)
+
+    def pump() -> None:
+        try:
+            for batch in batches:
+                if not hand_over((None, batch)):
+                    return
+            hand_over((StopIteration(), None))
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            hand_over((exc, None))
+        finally:
+            getattr(batches, "close", lambda: None)()  # stops Ray Data's execution early
+
+    threading.Thread(target=pump, name="scout-ray-results", daemon=True).start()
+    silent_since: float | None = None
+    try:
+        while True:
+            try:
+                error, batch = results.get(timeout=check_every)
+            except queue.Empty:
+                if _answers(head):
+                    silent_since = None
+                elif silent_since is None:
+                    silent_since = time.monotonic()
+                elif time.monotonic() - silent_since > give_up_after:
+                    raise ComponentUnavailable(
+                        f"The Ray cluster's head node ({head}) stopped answering during the run; "
+                        "nothing after the last commit was recorded.",
+                        hint="Restart the cluster (or leave out --address), then run scout index "
+                        "again: it resumes where this run stopped.") from None
+                continue
+            if isinstance(error, StopIteration):
+                return
+            if error is not None:
+                raise error
+            yield batch
+    finally:
+        stop.set()
 
 
 def _ray_version(version: str) -> tuple[int, ...]:
@@ -167,8 +236,10 @@ class RayEngine:
             where = self.settings.address or "a local Ray cluster"
             raise ComponentUnavailable(
                 f"Could not start or join {where}: {exc}.",
-                hint="Check the address (ray status on the head node) and that its Ray version is "
-                f"{ray.__version__}; or leave out --address to run a local cluster.") from None
+                hint=f"Check the address (ray status on the head node), that the cluster runs Ray "
+                f"{ray.__version__}, and, for a cluster with token authentication (Ray's default), "
+                "RAY_AUTH_MODE=token and its token (ray get-auth-token) here; or leave out --address "
+                "to run a local cluster.") from None
         self._connected = True
 
     def _embedding_resources(self, options: EncoderOptions) -> tuple[dict[str, Any], int]:
@@ -238,7 +309,12 @@ class RayEngine:
                 batch_size=preparer.settings.batch_size, batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(max_actors, len(rows))),
                 max_restarts=ACTOR_RESTARTS, max_task_retries=TASK_RETRIES, **actor_resources)
-        for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
+        batches = embedded.iter_batches(batch_size=None, batch_format="numpy")
+        try:
+            head = ray.get_runtime_context().gcs_address
+        except Exception:  # a Ray Client (ray://) connection has no head address to watch
+            head = None
+        for batch in watch_head(batches, head) if head else batches:
             for blob in batch["item"]:
                 yield pickle.loads(blob)
 

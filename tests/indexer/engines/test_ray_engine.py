@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import psutil
 import pytest
 
 from indexer.engines import load_engine
-from indexer.engines.ray_engine import SortedHashes
+from indexer.engines.ray_engine import SortedHashes, watch_head
 from indexer.errors import ComponentUnavailable, ConfigError
 from indexer.library import Library
 from indexer.pipeline import IndexRun
@@ -185,3 +186,34 @@ def test_known_hashes_travel_as_one_sorted_array():
     assert "a1" * 16 in known and "0f" * 16 in known and "ff" * 16 in known
     assert "a2" * 16 not in known and "" not in known and None not in known
     assert "x" not in SortedHashes(set()) and len(known) == 3
+
+
+def test_results_stop_with_a_clear_error_when_the_head_node_goes_away():
+    release = threading.Event()
+
+    def a_cluster_that_went_silent():
+        yield {"item": [b"first"]}
+        release.wait(60)  # Ray's client waiting for a head that is gone
+        yield {"item": [b"never"]}
+
+    gone = f"127.0.0.1:{_closed_port()}"
+    got = []
+    try:
+        with pytest.raises(ComponentUnavailable, match=f"head node \\({gone}\\) stopped answering"):
+            for batch in watch_head(a_cluster_that_went_silent(), gone, check_every=0.05, give_up_after=0.2):
+                got.append(batch)
+    finally:
+        release.set()
+    assert got == [{"item": [b"first"]}]  # what arrived before was handed on
+
+    def failing():
+        yield 1
+        raise ValueError("a task failed")
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        alive = "127.0.0.1:%d" % listening.getsockname()[1]
+        assert list(watch_head(iter(range(5)), alive, check_every=0.01)) == [0, 1, 2, 3, 4]
+        with pytest.raises(ValueError, match="a task failed"):
+            list(watch_head(failing(), alive))
