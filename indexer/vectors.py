@@ -39,13 +39,17 @@ def new_index(dim: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
+def lists_for(count: int) -> int:
+    """Inverted lists for ``count`` vectors: a power of two near 4 sqrt(count), 1024 to 65536."""
+    return 1 << max(10, min(16, round(float(np.log2(4 * np.sqrt(max(count, 1)))))))
+
+
 def choose_factory(count: int, dim: int) -> str | None:
     """None means exact search; otherwise a ``faiss.index_factory`` string for ``count`` vectors."""
     if count <= EXACT_LIMIT:
         return None
-    nlist = 1 << max(10, min(16, round(float(np.log2(4 * np.sqrt(count))))))
     codes = "SQ8" if dim <= 384 else "SQ6"
-    return f"IVF{nlist},{codes}"
+    return f"IVF{lists_for(count)},{codes}"
 
 
 def describe(index: faiss.Index) -> str:
@@ -98,12 +102,22 @@ def apply_delta(index: faiss.Index, catalog: Catalog, since_gen: int) -> int:
 
 def updated_snapshot(catalog: Catalog, directory: Path, dim: int) -> faiss.Index:
     """The newest snapshot patched up to the catalog, or a fresh build when there is none or the
-    library has grown past the size where another index type fits better."""
+    library has grown past the size where another index type fits better.
+
+    An IVF index is also rebuilt once the library has grown into more lists than it has: patched
+    forever, the 1024 lists trained when a library first passed ``EXACT_LIMIT`` would hold 10 000
+    vectors each at 10 M, and every query would scan 16 times more codes than with the 16384 lists
+    ``choose_factory`` picks there (BENCHMARKS.md, "Archive scale"). Lists double at ~131 k, 524 k,
+    2.1 M, 8.4 M... assets, so all the rebuilds before the last cost under a third of it. A shrinking
+    library keeps its lists (too many lists costs little; no rebuild back and forth at a boundary)."""
     newest = newest_index_file(directory)
-    exact_wanted = choose_factory(catalog.asset_count(), dim) is None
+    count = catalog.asset_count()
+    exact_wanted = choose_factory(count, dim) is None
     if newest is not None:
         index = load_index(newest[0])
-        if index.d == dim and (_ivf(index) is None) == exact_wanted:
+        ivf = _ivf(index)
+        outgrown = ivf is not None and ivf.nlist < lists_for(count)
+        if index.d == dim and (ivf is None) == exact_wanted and not outgrown:
             apply_delta(index, catalog, newest[1])
             return index
     return build_from_catalog(catalog, dim)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faiss
 import numpy as np
 
 from indexer import vectors
@@ -58,3 +59,36 @@ def test_snapshots_are_replaced_atomically(tmp_path):
     assert vectors.newest_index_file(library.vectors_dir) == (second, 2)
     assert [p.name for p in library.vectors_dir.iterdir()] == ["index-2.faiss"]
     assert vectors.load_index(second).ntotal == 50
+
+
+def test_lists_grow_with_the_library():
+    assert vectors.lists_for(vectors.EXACT_LIMIT + 1) == 1024
+    assert vectors.lists_for(1_000_000) == 4096
+    assert vectors.lists_for(10_000_000) == 16384
+    assert vectors.choose_factory(10_000_000, 512) == "IVF16384,SQ6"
+
+
+def test_snapshot_is_rebuilt_when_the_library_outgrows_its_lists(tmp_path, monkeypatch):
+    """A library that passed the exact limit small and kept growing must not keep its first lists
+    (at 10 M: 1024 lists of 10 000 vectors, each query scanning 16x the codes it should)."""
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 1000)
+    monkeypatch.setattr(vectors, "lists_for", lambda count: 32 if count < 3000 else 64)
+    data = _clustered(4000, 16)
+    library = _library_with(tmp_path, data[:2000])
+    first = vectors.updated_snapshot(library.catalog, library.vectors_dir, 16)
+    assert faiss.extract_index_ivf(first).nlist == 32
+    vectors.save_index(first, library.vectors_dir, library.catalog.generation)
+    batch = Batch()
+    for i, vector in enumerate(data[2000:], start=2000):
+        batch.contents.append(ContentWrite(f"{i:032x}", "JPEG", 10, 10, "RGB", vector, None))
+        batch.assets.append((FileWrite(f"/x/{i}.jpg", "/x", 1, 1), f"{i:032x}"))
+    library.catalog.commit_batch(batch)
+    grown = vectors.updated_snapshot(library.catalog, library.vectors_dir, 16)
+    assert faiss.extract_index_ivf(grown).nlist == 64
+    assert grown.ntotal == 4000
+    _, got = grown.search(data[3990:], 1)
+    assert got[:, 0].tolist() == list(range(3991, 4001))  # asset ids start at 1
+    vectors.save_index(grown, library.vectors_dir, library.catalog.generation)
+    monkeypatch.setattr(vectors, "lists_for", lambda count: 32)  # shrinking never rebuilds
+    kept = vectors.updated_snapshot(library.catalog, library.vectors_dir, 16)
+    assert faiss.extract_index_ivf(kept).nlist == 64
