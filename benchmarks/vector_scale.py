@@ -8,6 +8,9 @@ Why: the catalog can hold millions of assets, and the index type chosen by
 in the dimension of the default model (512, ViT-B-32; ``--dim 384`` for the offline model):
 
   today         ``choose_factory``'s string (IVF-SQ6 above 384 dimensions, IVF-SQ8 at or below)
+  grown         today's codes in the 1024 lists chosen when a library first passed the exact
+                limit, every later vector patched in (what snapshots did before they were rebuilt
+                on growth)
   pq64          ``IVF{n},PQ64``: 64 bytes a vector
   pq64+refine   pq64 re-ranked with 8-bit scalar codes of every vector (``IndexRefine``,
                 ``--k-factor`` x 10 candidates); the refine codes loaded into RAM or memory-mapped
@@ -325,7 +328,24 @@ def build_opq(folder: Path, data: Mixture, meta: dict) -> dict:
     return {"factory": factory, "build": clock.as_dict(), "files": ["opq64.faiss"]}
 
 
-BUILDERS = {"pq64": build_pq, "pq64+refine": build_refine, "opq64": build_opq}
+def build_grown(folder: Path, data: Mixture, meta: dict) -> dict:
+    """The lists a library got when it first passed ``EXACT_LIMIT``, with every vector added since:
+    what an archive carried before snapshots were rebuilt on growth (``vectors.updated_snapshot``)."""
+    size, first = meta["size"], vectors.EXACT_LIMIT + 1
+    factory = vectors.choose_factory(first, data.dim)
+    index = faiss.index_factory(data.dim, factory, faiss.METRIC_INNER_PRODUCT)
+    sample = data.head(min(first, vectors.TRAIN_PER_LIST * vectors.lists_for(first)), size)
+    clock = Clock()
+    with clock:
+        index.train(sample)
+    for start, part in data.chunks(size):
+        with clock:
+            index.add_with_ids(part, np.arange(start, start + len(part), dtype=np.int64))
+    faiss.write_index(index, str(folder / "grown.faiss"))
+    return {"factory": f"{factory} trained at {first:,}", "build": clock.as_dict(), "files": ["grown.faiss"]}
+
+
+BUILDERS = {"grown": build_grown, "pq64": build_pq, "pq64+refine": build_refine, "opq64": build_opq}
 
 
 def memory() -> dict:
@@ -454,7 +474,8 @@ def main() -> None:
     parser.add_argument("--nprobes", default="16,32,48,96")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--k-factor", type=int, default=4)
-    parser.add_argument("--variants", default="today,pq64,pq64+refine,opq64")
+    parser.add_argument("--variants", help="comma-separated, from: today, " + ", ".join(BUILDERS)
+                        + " (default all; today,pq64 with --smoke)")
     parser.add_argument("--fast-above", type=int, default=2_000_000,
                         help="larger sizes get the fast coarse build (see prepare); 0 for all")
     parser.add_argument("--opq-max", type=int, default=1_000_000, help="largest size that builds opq64")
@@ -471,13 +492,11 @@ def main() -> None:
         return
     args.nprobes = [int(x) for x in args.nprobes.split(",")]
     args.threads = [int(x) for x in args.threads.split(",")]
-    args.variants = args.variants.split(",")
+    args.variants = (args.variants or ("today,pq64" if args.smoke else "today," + ",".join(BUILDERS))).split(",")
     unknown = set(args.variants) - {"today", *BUILDERS}
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from today, {', '.join(BUILDERS)}")
     sizes = [100_000] if args.smoke else [int(x) for x in args.sizes.split(",")]
-    if args.smoke:
-        args.variants = ["today", "pq64"]
     print(f"seed {args.seed}, dim {args.dim}, {args.queries} held-out queries, FAISS {faiss.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     results = [r for size in sizes for r in run_size(size, args)]
