@@ -423,8 +423,9 @@ def run_size(size: int, args) -> list[dict]:
             spec = {"folder": str(folder), "files": meta[name]["files"], "mmap": mmap, "nprobes": args.nprobes,
                     "threads": args.threads, "k_factor": args.k_factor}
             result = measure_in_child(spec)
+            factory = meta[name]["factory"] + (f", k_factor {args.k_factor}" if name == "pq64+refine" else "")
             result.update(size=size, fast=fast, production_estimate=meta[name].get("production_estimate"),
-                          variant=name + (" +mmap" if mmap else ""), factory=meta[name]["factory"],
+                          variant=name + (" +mmap" if mmap else ""), factory=factory,
                           build=meta[name]["build"],
                           file_mb=round(sum((folder / f).stat().st_size for f in meta[name]["files"]) / 2**20))
             results.append(result)
