@@ -50,6 +50,7 @@ MIN_RAY = (2, 40)  # ActorPoolStrategy sizes, DataContext on the dataset, raise_
 TASK_RETRIES = 3  # a decode task whose worker process died runs again this often
 ACTOR_RESTARTS = 3  # and a dead embedding actor is restarted this often
 FILES_PER_TASK = 8  # small decode tasks: parallel from the first files, little lost to a retry
+MAX_BLOCKS = 4096  # but no more tasks than this per root (two million files: ~500 files a task)
 PROBE_SECONDS = 5.0  # ray.init retries an address that does not answer for minutes
 WATCH_SECONDS = 2.0  # while waiting for results, the head node is checked this often
 HEAD_GONE_SECONDS = 10.0  # and given up for lost after this long without an answer
@@ -243,8 +244,10 @@ class RayEngine:
         self._connected = True
 
     def _embedding_resources(self, options: EncoderOptions) -> tuple[dict[str, Any], int]:
-        """Resources of one embedding actor and how many of them: one per GPU when embedding on
-        CUDA, else CPU actors that leave most CPUs to the decode tasks."""
+        """Resources of one embedding actor and how many of them at most: one per GPU when
+        embedding on CUDA; else up to half the CPUs, and Ray Data's autoscaler grows the pool
+        from one while the actors are the bottleneck (on a CPU the model usually is: BENCHMARKS.md
+        "Ray engine" has the rates and the balance)."""
         import ray
 
         resources = ray.cluster_resources()
@@ -255,7 +258,8 @@ class RayEngine:
                                   hint="Use --device cpu or auto, or add GPU nodes to the cluster.")
             return {"num_gpus": 1, "num_cpus": 1}, gpus
         cpus = int(resources.get("CPU", 1))
-        return {"num_cpus": options.threads or 1}, max(1, cpus // 4)
+        per_actor = options.threads or 1
+        return {"num_cpus": per_actor}, max(1, cpus // (2 * per_actor))
 
     # -- the work -------------------------------------------------------------------------------
 
@@ -275,8 +279,9 @@ class RayEngine:
 
             if not isinstance(exc, (ray.exceptions.RayError, ConnectionError, TimeoutError)):
                 raise
+            first_line = (str(exc).splitlines() or [""])[0]
             raise ComponentUnavailable(
-                f"The Ray cluster failed during the run ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                f"The Ray cluster failed during the run ({type(exc).__name__}: {first_line}); "
                 "nothing after the last commit was recorded.",
                 hint="Check the cluster (ray status), then run scout index again: it resumes where this "
                 "run stopped.") from None
@@ -285,11 +290,15 @@ class RayEngine:
         import ray
         import ray.data
 
-        remote = Preparer(preparer.transform, None, preparer.settings, SortedHashes(preparer.known_hashes))
+        # Workers decode on their CPUs (routing JPEGs to a GPU is the local engines' business) and
+        # send thumbnails back as bytes, since they may not reach the library.
+        remote = Preparer(preparer.transform, None, preparer.settings, SortedHashes(preparer.known_hashes),
+                          route_jpegs=False)
         options = self.settings.encoder_options
         actor_resources, max_actors = self._embedding_resources(options)
         rows = [{"path": f.path, "root": f.root, "size": f.size, "mtime_ns": f.mtime_ns} for f in work]
-        dataset = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // FILES_PER_TASK)))
+        blocks = min(MAX_BLOCKS, -(-len(rows) // FILES_PER_TASK))  # one decode task per block
+        dataset = ray.data.from_items(rows, override_num_blocks=blocks)
         context = dataset.context  # this dataset's own copy: nothing process-wide changes
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
