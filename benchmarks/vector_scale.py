@@ -11,6 +11,7 @@ in the dimension of the default model (512, ViT-B-32; ``--dim 384`` for the offl
   grown         today's codes in the 1024 lists chosen when a library first passed the exact
                 limit, every later vector patched in (what snapshots did before they were rebuilt
                 on growth)
+  sq8           ``IVF{n},SQ8``: today's lists with 8-bit codes (one byte a dimension)
   pq64          ``IVF{n},PQ64``: 64 bytes a vector
   pq64+refine   pq64 re-ranked with 8-bit scalar codes of every vector (``IndexRefine``,
                 ``--k-factor`` x 10 candidates); the refine codes loaded into RAM or memory-mapped
@@ -275,9 +276,9 @@ def clock_of(d: dict) -> Clock:
     return c
 
 
-def build_pq(folder: Path, data: Mixture, meta: dict) -> dict:
-    """``IVF{n},PQ64`` on the shared coarse quantizer and assignment."""
-    size, factory = meta["size"], f"IVF{meta['nlist']},PQ64"
+def build_ivf(folder: Path, data: Mixture, meta: dict, codes: str, name: str) -> dict:
+    """``IVF{n},<codes>`` on the shared coarse quantizer and assignment."""
+    size, factory = meta["size"], f"IVF{meta['nlist']},{codes}"
     index = faiss.index_factory(data.dim, factory, faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.extract_index_ivf(index)
     ivf.quantizer.add(np.load(folder / "centroids.npy"))  # trained: IndexIVF.train skips k-means
@@ -294,9 +295,17 @@ def build_pq(folder: Path, data: Mixture, meta: dict) -> dict:
         ids = np.arange(start, start + len(part), dtype=np.int64)  # add_core keeps only a pointer
         with add:
             add_preassigned(ivf, part, np.ascontiguousarray(assignment[start:start + len(part)]), ids)
-    faiss.write_index(index, str(folder / "pq64.faiss"))
+    faiss.write_index(index, str(folder / f"{name}.faiss"))
     build = clock_of(meta["coarse_train"]).add(clock_of(meta["assign"])).add(train).add(add)
-    return {"factory": factory, "build": build.as_dict(), "files": ["pq64.faiss"]}
+    return {"factory": factory, "build": build.as_dict(), "files": [f"{name}.faiss"]}
+
+
+def build_pq(folder: Path, data: Mixture, meta: dict) -> dict:
+    return build_ivf(folder, data, meta, "PQ64", "pq64")
+
+
+def build_sq8(folder: Path, data: Mixture, meta: dict) -> dict:
+    return build_ivf(folder, data, meta, "SQ8", "sq8")
 
 
 def build_refine(folder: Path, data: Mixture, meta: dict) -> dict:
@@ -345,7 +354,7 @@ def build_grown(folder: Path, data: Mixture, meta: dict) -> dict:
     return {"factory": f"{factory} trained at {first:,}", "build": clock.as_dict(), "files": ["grown.faiss"]}
 
 
-BUILDERS = {"grown": build_grown, "pq64": build_pq, "pq64+refine": build_refine, "opq64": build_opq}
+BUILDERS = {"grown": build_grown, "sq8": build_sq8, "pq64": build_pq, "pq64+refine": build_refine, "opq64": build_opq}
 
 
 def memory() -> dict:
