@@ -54,6 +54,7 @@ MAX_BLOCKS = 4096  # but no more tasks than this per root (two million files: ~5
 PROBE_SECONDS = 5.0  # ray.init retries an address that does not answer for minutes
 WATCH_SECONDS = 2.0  # while waiting for results, the head node is checked this often
 HEAD_GONE_SECONDS = 10.0  # and given up for lost after this long without an answer
+STOP_SECONDS = 5.0  # how long a stopped run waits for Ray Data to wind down before going on
 
 
 class SortedHashes:
@@ -136,7 +137,7 @@ def _answers(address: str) -> bool:
 
 
 def watch_head(batches: Iterator[Any], head: str, check_every: float = WATCH_SECONDS,
-               give_up_after: float = HEAD_GONE_SECONDS) -> Iterator[Any]:
+               give_up_after: float = HEAD_GONE_SECONDS, wind_down: float = STOP_SECONDS) -> Iterator[Any]:
     """``batches``, read on a helper thread while this one watches the cluster's head node.
 
     When the head node goes away, Ray's client keeps waiting and after a minute ends the whole
@@ -165,7 +166,8 @@ def watch_head(batches: Iterator[Any], head: str, check_every: float = WATCH_SEC
         finally:
             getattr(batches, "close", lambda: None)()  # stops Ray Data's execution early
 
-    threading.Thread(target=pump, name="scout-ray-results", daemon=True).start()
+    pumping = threading.Thread(target=pump, name="scout-ray-results", daemon=True)
+    pumping.start()
     silent_since: float | None = None
     try:
         while True:
@@ -189,7 +191,10 @@ def watch_head(batches: Iterator[Any], head: str, check_every: float = WATCH_SEC
                 raise error
             yield batch
     finally:
+        # Let the helper close Ray Data's execution itself (at its next batch) before the cluster
+        # is shut down under it: an interrupted run then ends quietly.
         stop.set()
+        pumping.join(timeout=wind_down)
 
 
 def _ray_version(version: str) -> tuple[int, ...]:

@@ -200,7 +200,8 @@ def test_results_stop_with_a_clear_error_when_the_head_node_goes_away():
     got = []
     try:
         with pytest.raises(ComponentUnavailable, match=f"head node \\({gone}\\) stopped answering"):
-            for batch in watch_head(a_cluster_that_went_silent(), gone, check_every=0.05, give_up_after=0.2):
+            for batch in watch_head(a_cluster_that_went_silent(), gone, check_every=0.05, give_up_after=0.2,
+                                    wind_down=0.1):
                 got.append(batch)
     finally:
         release.set()
