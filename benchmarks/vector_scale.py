@@ -370,11 +370,12 @@ def memory() -> dict:
 def measure(spec: dict) -> dict:
     """Run in a fresh process: load one index (optionally memory-mapped), time single queries."""
     folder = Path(spec["folder"])
-    flags = faiss.IO_FLAG_MMAP if spec["mmap"] else 0
+    # IVF lists map with IO_FLAG_MMAP; a flat code array (the refine side) only with IO_FLAG_MMAP_IFC
+    flags = [faiss.IO_FLAG_MMAP, faiss.IO_FLAG_MMAP_IFC] if spec["mmap"] else [0, 0]
     queries, truth = np.load(folder / "queries.npy"), np.load(folder / "truth.npy")
     before = memory()
     started = time.perf_counter()
-    parts = [faiss.read_index(str(folder / name), flags) for name in spec["files"]]
+    parts = [faiss.read_index(str(folder / name), flag) for name, flag in zip(spec["files"], flags)]
     load_s = time.perf_counter() - started
     after_load = memory()
     index, ivf = parts[0], faiss.extract_index_ivf(parts[0])
