@@ -11,36 +11,31 @@ Change detection is stat-only: a path whose size and mtime match the catalog is 
 changed or new path is hashed; a hash the catalog already has a vector for (a rename, a move, a
 copy) is recorded without decoding.
 
-With the model on a GPU, baseline JPEGs skip the CPU decode altogether (``--gpu-decode``,
-:mod:`indexer.device_decode`): workers only read, hash and parse the header, and this thread
-hands them, a quarter batch at a time as they arrive, to one thread that decodes and preprocesses them on the
-GPU while it goes on consuming; the batch is embedded once its chunks are back (thumbnails from
-the same pixels, written by a few threads while the model runs). A JPEG the GPU refuses takes
-the CPU path here.
+With the model on a GPU, baseline JPEGs skip the CPU decode altogether (``--gpu-decode``):
+workers only read, hash and parse the header, and :mod:`indexer.device_batches` decodes them on
+the GPU while this thread goes on consuming; a JPEG the GPU refuses takes the CPU path there.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import torch
-from PIL import Image
 
 from indexer import vectors
 from indexer.catalog import Batch, ContentWrite, FailureWrite, FileWrite, KnownFile
-from indexer.device_decode import DeviceDecoder, DeviceImage, device_decoder_for_run
+from indexer.device_batches import DeviceBatches, DeviceInputs
 from indexer.encoders.base import Encoder
 from indexer.engines import load_engine
 from indexer.engines.base import Engine
 from indexer.errors import ConfigError, DecodeError
 from indexer.library import Library
 from indexer.passes import ContentPass, PassProgress, PassStats, run_passes
-from indexer.prepare import LazyTransform, Prepared, Preparer, content_hash, webp_bytes, write_thumbnail
+from indexer.prepare import LazyTransform, Prepared, Preparer, content_hash, write_thumbnail
 from indexer.scan import ScannedFile, ScanProblem, walk
 from indexer.settings import EngineSettings, IndexSettings
 from indexer.tagging.tagger import TagRunStats, tag_new_contents
@@ -139,12 +134,8 @@ class IndexRun:
         self.pending_hashes: set[str] = set()
         self.known_hashes: set[str] = set()  # contents with a vector; filled when a changed file shows up
         self._hashes_loaded = False
-        self.device_decoder: DeviceDecoder | None = None
+        self.device: DeviceBatches | None = None  # GPU decoding of routed JPEGs (--gpu-decode)
         self._preparer: Preparer | None = None
-        self._thumbnailers: ThreadPoolExecutor | None = None
-        self._device_thread: ThreadPoolExecutor | None = None
-        self._undecoded: list[Prepared] = []  # pending routed JPEGs not yet handed to the device thread
-        self._decoding: list[tuple[list[Prepared], Future[list[DeviceImage | None]]]] = []
 
     def run(self, roots: list[Path]) -> RunResult:
         resolved = resolve_roots(roots)
@@ -153,13 +144,9 @@ class IndexRun:
             if self.library.model_id is None:
                 self.catalog.set_meta(model=self.encoder.model_id, dim=str(self.encoder.dim))
             transform = LazyTransform(self.encoder)
-            on_device = self.settings.gpu_decode == "on" or (
-                self.settings.gpu_decode == "auto" and self.encoder.device.startswith("cuda"))
             try:
-                self.device_decoder = device_decoder_for_run(
-                    self.settings.gpu_decode, self.encoder.device, transform.resolve() if on_device else transform,
-                    getattr(self.engine, "name", "threads"), self.settings.thumbnail_size,
-                    chunk=max(1, self.settings.batch_size // 4))
+                self.device = DeviceBatches.for_run(self.settings, self.encoder.device, transform,
+                                                    getattr(self.engine, "name", "threads"), self.library.path)
             except ConfigError:
                 if self.engine is not None:
                     self.engine.close()
@@ -171,18 +158,13 @@ class IndexRun:
             try:
                 try:
                     preparer = self._preparer = Preparer(transform, self.library.path, self.settings,
-                                                         self.known_hashes, self.device_decoder is not None)
-                    if self.device_decoder is not None:
-                        self._thumbnailers = ThreadPoolExecutor(min(4, self.settings.decode_workers),
-                                                                thread_name_prefix="thumbnail")
-                        self._device_thread = ThreadPoolExecutor(1, thread_name_prefix="device-decode")
+                                                         self.known_hashes, self.device is not None)
                     for root in resolved:
                         self._index_root(root, engine, preparer)
                 finally:
                     engine.close()
-                    for pool in (self._device_thread, self._thumbnailers):
-                        if pool is not None:
-                            pool.shutdown(wait=True, cancel_futures=True)
+                    if self.device is not None:
+                        self.device.close()
                 self._write_index_snapshot()
                 # After the vectors are committed and searchable: the slower readers fill in.
                 self.pass_stats = run_passes(self.library, self.passes, workers=self.settings.decode_workers,
@@ -253,9 +235,7 @@ class IndexRun:
             self.pending.append(item)
             self.pending_hashes.add(item.hash)
             if item.jpeg is not None:
-                self._undecoded.append(item)
-                if len(self._undecoded) >= self.device_decoder.chunk:
-                    self._start_device_decode()
+                self.device.add(item)
             if len(self.pending) >= self.settings.batch_size:
                 self._encode_pending()
         if len(self.batch) >= self.settings.commit_every:
@@ -275,67 +255,39 @@ class IndexRun:
     def _encode_pending(self) -> None:
         if not self.pending:
             return
-        thumbnails: list[tuple[Prepared, Future[str | None]]] = []
-        ready = self._decode_on_device(thumbnails) if self.device_decoder is not None else self.pending
+        device = self._device_inputs() if self.device is not None else None
+        ready = device.ready if device is not None else self.pending
         if ready:
             tensors = [torch.as_tensor(p.tensor) for p in ready]
-            if self.device_decoder is not None:  # CPU-path inputs join the device's in one batch
-                tensors = [t.to(self.device_decoder.device) for t in tensors]
+            if self.device is not None:  # CPU-path inputs join the device's in one batch
+                tensors = [t.to(self.device.device) for t in tensors]
             embeddings = self.encoder.encode_images(torch.stack(tensors))
-            for item, written in thumbnails:
-                item.thumbnail = written.result()
+            if device is not None:
+                device.finish_thumbnails()
             for item, vector in zip(ready, embeddings):
                 self._store(item, vector)
         self.stats.embedded += len(ready)
         self.pending = []
         self.pending_hashes = set()
 
-    def _start_device_decode(self) -> None:
-        """Hand the pending JPEGs not yet sent to the device thread (which decodes while this
-        thread goes on consuming)."""
-        if self._undecoded:
-            chunk, self._undecoded = self._undecoded, []
-            future = self._device_thread.submit(self.device_decoder.decode, [(p.jpeg, p.frame) for p in chunk])
-            self._decoding.append((chunk, future))
-
-    def _decode_on_device(self, thumbnails: list[tuple[Prepared, Future[str | None]]]) -> list[Prepared]:
-        """The pending items with their model inputs: routed JPEGs as the device thread decoded
-        them (their thumbnails handed to the writer threads), a JPEG it refused through the CPU
-        path; one that fails there too is recorded as failed, with any copy reusing it."""
-        assert self.device_decoder is not None and self._preparer is not None and self._thumbnailers is not None
-        self._start_device_decode()
-        results = {id(item): result for chunk, future in self._decoding
-                   for item, result in zip(chunk, future.result())}
-        self._decoding = []
-        ready: list[Prepared] = []
-        refused: dict[str, DecodeError] = {}
-        for item in self.pending:
-            if item.jpeg is not None:
-                result, data, item.jpeg = results[id(item)], item.jpeg, None
-                if result is None:
-                    fallback = self._preparer.decode_on_cpu(item.file, data, item.hash)
-                    if fallback.kind == "failed":
-                        refused[item.hash] = fallback.error
-                        self._record_failure(item.file, fallback.error)
-                        continue
-                    item = fallback
-                else:
-                    item.tensor = result.tensor
-                    self.stats.on_device += 1
-                    if result.thumbnail is not None:
-                        thumbnails.append((item, self._thumbnailers.submit(
-                            write_thumbnail, self.library.path, item.hash, _pixels_to_webp, result.thumbnail)))
-            ready.append(item)
-        if refused:  # copies of a refused file were counted as reuses of it while it was pending
+    def _device_inputs(self) -> DeviceInputs:
+        """The batch's inputs from the GPU decoder; a file neither it nor the CPU path could
+        decode is recorded as failed, and so is every copy that was counted as reusing it."""
+        assert self.device is not None and self._preparer is not None
+        inputs = self.device.inputs(self.pending, self._preparer)
+        self.stats.on_device += inputs.decoded_on_device
+        for item, error in inputs.refused.values():
+            self._record_failure(item.file, error)
+        if inputs.refused:
             kept = []
             for file, digest in self.batch.assets:
-                if digest in refused:
-                    self._record_failure(file, refused[digest])
+                if digest in inputs.refused:
+                    self._record_failure(file, inputs.refused[digest][1])
                     self.stats.reused -= 1
                 else:
                     kept.append((file, digest))
             self.batch.assets = kept
-        return ready
+        return inputs
 
     def _store(self, item: Prepared, vector) -> None:
         thumbnail = item.thumbnail
@@ -361,12 +313,6 @@ class IndexRun:
         index = vectors.updated_snapshot(self.catalog, self.library.vectors_dir, self.encoder.dim)
         vectors.save_index(index, self.library.vectors_dir, generation)
         self.catalog.set_meta(index_type=vectors.describe(index))
-
-
-def _pixels_to_webp(pixels) -> bytes:
-    return webp_bytes(Image.fromarray(pixels))
-
-
 
 
 def reembed(library: Library, encoder: Encoder, settings: IndexSettings | None = None,
