@@ -7,6 +7,7 @@ from pathlib import Path
 
 from indexer.encoders import load_default_encoder, load_encoder
 from indexer.encoders.base import Encoder
+from indexer.encoders.deferred import DeferredEncoder
 from indexer.errors import LibraryNotFound
 from indexer.library import Library
 from indexer.settings import EncoderOptions
@@ -48,8 +49,17 @@ def _index_encoder(library: Library, model: str | None, options: EncoderOptions)
         library.check_model(encoder.model_id)
         return encoder, None
     if library.model_id:
+        dim = library.catalog.get_meta("dim")
+        if dim:  # a run with nothing new then never loads the model (indexer/encoders/deferred.py)
+            return DeferredEncoder(library.model_id, int(dim), options,
+                                   lambda: _quietened(load_encoder(library.model_id, options))), None
         return load_encoder(library.model_id, options), None
     return load_default_encoder(options)
+
+
+def _quietened(encoder: Encoder) -> Encoder:
+    quiet_model_libraries(only_if_imported=True)
+    return encoder
 
 
 def encoder_for_search(library: Library, options: EncoderOptions) -> Encoder:
