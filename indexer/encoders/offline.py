@@ -42,6 +42,7 @@ from PIL import Image
 
 from indexer.encoders import imagenet_classes, minilm
 from indexer.encoders.base import apply_threads, faster_text_tower, normalize, resolve_device
+from indexer.encoders.precision import image_precision_context, resolve_image_precision
 from indexer.encoders.text_cache import cached_text_vectors
 from indexer.errors import ConfigError, EncoderUnavailable
 from indexer.settings import EncoderOptions
@@ -230,6 +231,8 @@ class OfflineEncoder:
                 from indexer.encoders.efficientnet_lite import ARCHS, EvalTransform
 
                 apply_threads(self._options)
+                self.image_precision = resolve_image_precision(self._options.image_precision, self.device)
+                self._image_context = image_precision_context(self.image_precision, self.device)
                 self._image = _load_classifier(self.device, self.variant), EvalTransform(ARCHS[self.variant.arch])
             return self._image
 
@@ -274,9 +277,11 @@ class OfflineEncoder:
     def encode_images(self, batch: "torch.Tensor") -> np.ndarray:
         import torch
 
-        class_vectors = self.class_vectors
+        classifier, class_vectors = self.classifier, self.class_vectors
         with torch.inference_mode():
-            probs = self.classifier(batch.to(self.device)).softmax(dim=-1)
+            with self._image_context():  # the classifier alone; the mixing below stays fp32
+                logits = classifier(batch.to(self.device))
+            probs = logits.float().softmax(dim=-1)
             top = probs.topk(self.variant.top_t, dim=-1)
             weights = top.values / top.values.sum(dim=-1, keepdim=True)
             mixed = (weights.unsqueeze(-1) * class_vectors[top.indices]).sum(dim=1)

@@ -88,3 +88,18 @@ def test_scout_index_refuses_a_precision_the_device_cannot_run(tmp_path, tiny_cl
         capture_output=True, text=True, timeout=300)
     assert run.returncode == 2, run.stderr
     assert "tf32 needs a CUDA GPU" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_offline_model_runs_its_classifier_in_the_precision_asked_and_keeps_its_vectors(tmp_path):
+    from indexer.decode import decode_image
+    from indexer.encoders.offline import OfflineEncoder
+    from tests.conftest import SAMPLE_PHOTOS
+
+    names = ["tabby-cat-chelsea.png", "spacex-rocket-launch.jpg", "pink-flower-closeup.jpg"]
+    images = [decode_image((SAMPLE_PHOTOS / n).read_bytes(), n, max_pixels=10**9).image for n in names]
+    full = OfflineEncoder(EncoderOptions(device="cpu", cache_dir=tmp_path))
+    half = OfflineEncoder(EncoderOptions(device="cpu", cache_dir=tmp_path, image_precision="bf16"))
+    worst, mean = vector_fidelity(full, half, images)
+    assert (full.image_precision, half.image_precision) == ("fp32", "bf16")
+    assert worst >= 0.99, (worst, mean)
+    assert worst < 1.0  # bf16 really ran: the vectors are close, not identical
