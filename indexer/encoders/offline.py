@@ -231,7 +231,12 @@ class OfflineEncoder:
                 from indexer.encoders.efficientnet_lite import ARCHS, EvalTransform
 
                 apply_threads(self._options)
-                self.image_precision = resolve_image_precision(self._options.image_precision, self.device)
+                # auto stays fp32 here: bf16 moved the offline vectors to a worst cosine of 0.997
+                # (BENCHMARKS.md "GPU path", goal 0.999), and this classifier is too small for the
+                # GPU's arithmetic to be what limits an index run.
+                requested = self._options.image_precision
+                self.image_precision = resolve_image_precision("fp32" if requested == "auto" else requested,
+                                                               self.device)
                 self._image_context = image_precision_context(self.image_precision, self.device)
                 self._image = _load_classifier(self.device, self.variant), EvalTransform(ARCHS[self.variant.arch])
             return self._image
