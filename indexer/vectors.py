@@ -11,9 +11,10 @@ scores are cosine similarities in [-1, 1].
 Index type follows library size (``choose_factory``): exact search up to ``EXACT_LIMIT`` vectors,
 where a scan takes a few milliseconds; beyond it an inverted file with 8-bit (or, above 384
 dimensions, 6-bit) scalar-quantised codes, which keeps 10 M 512-d vectors at 3.7 GiB. With
-``NPROBE`` lists probed, recall@10 against exact search is 0.985 at 1 M for queries near stored
-vectors, and 0.91 (1 M) / 0.905 (10 M) for held-out queries of a tightly clustered mixture, where
-the 6-bit codes, not ``NPROBE``, set the limit (BENCHMARKS.md, "Archive scale: 10 M vectors").
+``NPROBE`` lists probed, recall@10 against exact search is 0.985 at 1 M (384-d, SQ8) for queries
+near stored vectors; for held-out queries of a tightly clustered 512-d mixture it is 0.91 (1 M) /
+0.905 (10 M), a limit set by the 6-bit codes, not by ``NPROBE`` (8-bit: 0.97 at 1 M; BENCHMARKS.md,
+"Archive scale: 10 M vectors").
 """
 
 from __future__ import annotations
