@@ -217,6 +217,9 @@ class RayEngine:
                 hint='pip install -U "ray[data]" (on every node of the cluster too).')
         if settings.address is not None:
             _probe(settings.address)
+        elif settings.workers < 2:
+            raise ConfigError("--engine ray needs --workers 2 or more: one CPU embeds, the others decode.",
+                              hint="Use --workers 2 (or more), or --engine threads on one CPU.")
         self.settings = settings
         self._started = False  # a local cluster this engine started, stopped by close()
         self._connected = False
@@ -262,9 +265,13 @@ class RayEngine:
                 raise ConfigError(f"--device {options.device} asked for, but the Ray cluster has no GPU.",
                                   hint="Use --device cpu or auto, or add GPU nodes to the cluster.")
             return {"num_gpus": 1, "num_cpus": 1}, gpus
-        cpus = int(resources.get("CPU", 1))
+        cpus = resources.get("CPU", 1.0)
         per_actor = options.threads or 1
-        return {"num_cpus": per_actor}, max(1, cpus // (2 * per_actor))
+        if cpus - per_actor < 1:  # the actor would hold every CPU, and no file would ever be decoded
+            raise ConfigError(f"The Ray cluster has {cpus:g} CPUs: too few to decode on one while "
+                              f"the model runs on {per_actor}.",
+                              hint="Give it more CPUs (or a GPU), lower --threads, or use --engine threads.")
+        return {"num_cpus": per_actor}, max(1, int(cpus) // (2 * per_actor))
 
     # -- the work -------------------------------------------------------------------------------
 

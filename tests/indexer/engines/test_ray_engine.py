@@ -218,3 +218,8 @@ def test_results_stop_with_a_clear_error_when_the_head_node_goes_away():
         assert list(watch_head(iter(range(5)), alive, check_every=0.01)) == [0, 1, 2, 3, 4]
         with pytest.raises(ValueError, match="a task failed"):
             list(watch_head(failing(), alive))
+
+
+def test_a_local_cluster_of_one_cpu_is_refused_before_any_work():
+    with pytest.raises(ConfigError, match="--workers 2 or more"):
+        load_engine(EngineSettings(name="ray", workers=1))
