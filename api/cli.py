@@ -155,7 +155,7 @@ def index(
     engine: str = typer.Option("threads", "--engine", help="Where per-file work runs: threads, processes "
                                "(many cores) or ray (a Ray cluster; README 'Indexing on a Ray cluster')."),
     address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join "
-                                          "(e.g. ray://head:10001 or auto); default: a local cluster."),
+                                          "(host:port of its head node, or auto); default: a local cluster."),
     max_megapixels: float = typer.Option(120.0, "--max-megapixels", help="Refuse images larger than this."),
     commit_every: int = typer.Option(64, "--commit-every", help="Files per catalog transaction (the most a crash can lose)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try again files that failed before, even if unchanged."),
@@ -185,6 +185,10 @@ def index(
     engine_settings = EngineSettings(name=engine, workers=workers, address=address, encoder_options=options)
     resolve_roots(paths)  # refuse a typo before spending seconds on loading a model
     run_engine = load_engine(engine_settings)  # an unknown engine too
+    if engine == "ray":
+        from api.wiring import quiet_ray_data
+
+        quiet_ray_data()
     lib = Library.create_or_open(_library_path(library))
     encoder, notice = encoder_for_index(lib, model, options)
     if notice:

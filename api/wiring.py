@@ -57,6 +57,17 @@ def _index_encoder(library: Library, model: str | None, options: EncoderOptions)
     return load_default_encoder(options)
 
 
+def quiet_ray_data() -> None:
+    """Ray Data logs each dataset's start and end and a progress-bar notice to the terminal, over
+    Scout's own progress bar; only its errors are worth showing there. Logging is process-wide,
+    so the command line decides this (for ``--engine ray``), never the engine itself."""
+    import logging
+
+    import ray.data  # noqa: F401  (configures its loggers on import; set the level after that)
+
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+
 def _quietened(encoder: Encoder) -> Encoder:
     quiet_model_libraries(only_if_imported=True)
     return encoder
