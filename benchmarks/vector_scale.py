@@ -281,6 +281,9 @@ def build_ivf(folder: Path, data: Mixture, meta: dict, codes: str, name: str) ->
     size, factory = meta["size"], f"IVF{meta['nlist']},{codes}"
     index = faiss.index_factory(data.dim, factory, faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.extract_index_ivf(index)
+    if isinstance(faiss.downcast_index(ivf), faiss.IndexIVFPQ):
+        # index_factory's default: minutes of annealing that only serves polysemous filtering, unused here
+        faiss.downcast_index(ivf).do_polysemous_training = False
     ivf.quantizer.add(np.load(folder / "centroids.npy"))  # trained: IndexIVF.train skips k-means
     assignment = np.load(folder / "assignment.npy", mmap_mode="r")
     train, add = Clock(), Clock()
