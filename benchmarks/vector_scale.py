@@ -25,14 +25,15 @@ against exact search, for several nprobe values. ``+mmap`` rows load the same fi
 ``faiss.IO_FLAG_MMAP`` (the codes stay in the page cache, which the kernel can evict).
 
 Data: synthetic but clustered like real embeddings, never uniform noise: ``CENTRES`` random
-centres on the unit sphere with log-normal cluster sizes (the largest clusters ~20x the median)
+centres on the unit sphere with log-normal cluster sizes (the largest cluster ~60x the median)
 and per-cluster spreads, each point a centre plus Gaussian noise, normalised. It is generated in
 chunks of ``CHUNK`` vectors from a seeded stream per chunk (``--seed``, default 0), so 10 M x 512
 floats (20 GB) never exist at once and any chunk can be regenerated. The ``--queries`` (200)
 queries come from the same mixture on a held-out stream; their exact top 10 is computed chunk
-by chunk. IVF variants share one coarse quantizer (trained exactly as Scout trains it: FAISS
-k-means on ``TRAIN_PER_LIST`` x nlist vectors) and one assignment pass; each variant's build time
-counts those shared steps as if it had run them itself.
+by chunk. IVF variants share one coarse quantizer (trained as Scout trains it: FAISS k-means on
+``TRAIN_PER_LIST`` x nlist vectors; above ``--fast-above`` vectors a faster two-level stand-in,
+see ``prepare``) and one assignment pass; each variant's build time counts those shared steps as
+if it had run them itself.
 
 Everything expensive is cached under ``--workdir`` (default ``$TMPDIR/scout-vector-scale``), so a
 rerun measures again without rebuilding; delete the folder to rebuild.
@@ -164,6 +165,8 @@ class TwoLevelQuantizer:
             kmeans.train(members)
             self.groups.append(kmeans.centroids)
         self.centroids = np.concatenate(self.groups)
+        if len(self.centroids) != nlist:  # IndexIVF.train would silently run full k-means again
+            raise ValueError(f"two-level k-means gave {len(self.centroids)} centroids, not {nlist}")
         self.offsets = np.concatenate([[0], np.cumsum([len(g) for g in self.groups])])
         self.top, self.probe = top.index, probe
 
@@ -330,6 +333,7 @@ def build_refine(folder: Path, data: Mixture, meta: dict) -> dict:
 def build_opq(folder: Path, data: Mixture, meta: dict) -> dict:
     size, factory = meta["size"], f"OPQ64,IVF{meta['nlist']},PQ64"
     index = faiss.index_factory(data.dim, factory, faiss.METRIC_INNER_PRODUCT)
+    faiss.downcast_index(faiss.extract_index_ivf(index)).do_polysemous_training = False
     clock = Clock()
     with clock:
         index.train(data.head(vectors.TRAIN_PER_LIST * meta["nlist"], size))
