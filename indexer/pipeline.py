@@ -24,8 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-import torch
-
 from indexer import vectors
 from indexer.catalog import Batch, ContentWrite, FailureWrite, FileWrite, KnownFile
 from indexer.device_batches import DeviceBatches, DeviceInputs
@@ -143,24 +141,23 @@ class IndexRun:
             self.library.check_model(self.encoder.model_id)
             if self.library.model_id is None:
                 self.catalog.set_meta(model=self.encoder.model_id, dim=str(self.encoder.dim))
-            transform = LazyTransform(self.encoder)
-            try:
-                self.device = DeviceBatches.for_run(self.settings, self.encoder.device, transform,
-                                                    getattr(self.engine, "name", "threads"), self.library.path)
-            except ConfigError:
-                if self.engine is not None:
-                    self.engine.close()
-                raise
+            self._preparer = Preparer(LazyTransform(self.encoder), self.library.path, self.settings,
+                                      self.known_hashes)
+            if self.settings.gpu_decode == "on":  # asked for: refused before the run starts if it cannot be
+                try:
+                    self._start_device()
+                except ConfigError:
+                    if self.engine is not None:
+                        self.engine.close()
+                    raise
             self.catalog.add_roots(resolved)
             run_id = self.catalog.start_run(self.encoder.model_id, resolved)
             status = "interrupted"
             engine = self.engine or load_engine(EngineSettings(workers=self.settings.decode_workers))
             try:
                 try:
-                    preparer = self._preparer = Preparer(transform, self.library.path, self.settings,
-                                                         self.known_hashes, self.device is not None)
                     for root in resolved:
-                        self._index_root(root, engine, preparer)
+                        self._index_root(root, engine, self._preparer)
                 finally:
                     engine.close()
                     if self.device is not None:
@@ -204,10 +201,24 @@ class IndexRun:
                 ):
                     self.stats.unchanged += 1
                     continue
-            if not self._hashes_loaded:  # an unchanged re-run never pays for this
-                self.known_hashes.update(self.catalog.embedded_hashes())
-                self._hashes_loaded = True
+            if not self._hashes_loaded:
+                self._first_change()
             yield FileWrite(item.path, root, item.size, item.mtime_ns)
+
+    def _first_change(self) -> None:
+        """What only a run with something to do pays for, done before its first changed file
+        reaches an engine: the hashes the catalog has vectors for, and (with ``--gpu-decode
+        auto``) whether the model's device decodes JPEGs, which asks torch where the model runs."""
+        self.known_hashes.update(self.catalog.embedded_hashes())
+        self._hashes_loaded = True
+        if self.settings.gpu_decode == "auto":
+            self._start_device()
+
+    def _start_device(self) -> None:
+        assert self._preparer is not None
+        self.device = DeviceBatches.for_run(self.settings, self.encoder.device, self._preparer.transform,
+                                            getattr(self.engine, "name", "threads"), self.library.path)
+        self._preparer.route_jpegs = self.device is not None
 
     def _index_root(self, root: str, engine: Engine, preparer: Preparer) -> None:
         known = self.catalog.known_files(root)
@@ -258,6 +269,8 @@ class IndexRun:
         device = self._device_inputs() if self.device is not None else None
         ready = device.ready if device is not None else self.pending
         if ready:
+            import torch  # here, not at the top: a run with nothing to embed never pays its import
+
             tensors = [torch.as_tensor(p.tensor) for p in ready]
             if self.device is not None:  # CPU-path inputs join the device's in one batch
                 tensors = [t.to(self.device.device) for t in tensors]
