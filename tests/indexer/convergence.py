@@ -7,7 +7,11 @@ the same vectors, an intact SQLite file and a FAISS snapshot that finds the same
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +31,19 @@ def committed_assets(catalog_path: Path) -> int:
             return conn.execute("SELECT count(*) FROM assets").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def kill_after_commits(command: list[str], library_dir: Path, at_least: int, timeout: float) -> None:
+    """Run ``command`` (a ``scout index`` into ``library_dir``) and ``kill -9`` it as soon as it has
+    committed ``at_least`` assets; fails if it exits or takes longer than ``timeout`` before that."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while committed_assets(library_dir / "catalog.db") < at_least:
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "the index run never committed"
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def catalog_snapshot(library: Library) -> dict[str, tuple[str, np.ndarray]]:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 
 from indexer.library import Library
 from tests.conftest import index_folder, write_images
-from tests.indexer.convergence import assert_same_catalog, committed_assets
+from tests.indexer.convergence import assert_same_catalog, kill_after_commits
 
 TOTAL = 160
 
@@ -19,18 +15,9 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, offline_encode
     photos = tmp_path / "photos"
     write_images(photos, TOTAL, size=(256, 192))
     victim = tmp_path / "killed-lib"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "index", str(photos), "--library", str(victim),
-         "--model", "offline", "--batch-size", "8", "--commit-every", "8", "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 240
-    while committed_assets(victim / "catalog.db") < 16:
-        assert process.poll() is None, process.stderr.read().decode()
-        assert time.monotonic() < deadline, "index run never committed"
-        time.sleep(0.02)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after_commits([sys.executable, "-m", "api.cli", "index", str(photos), "--library", str(victim),
+                        "--model", "offline", "--batch-size", "8", "--commit-every", "8", "--workers", "1"],
+                       victim, at_least=16, timeout=240)
 
     killed = Library.open(victim, readonly=True)
     committed = killed.catalog.asset_count()

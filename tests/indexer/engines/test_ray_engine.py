@@ -4,14 +4,12 @@ as a local run, and a worker or a driver killed mid-run loses nothing after a re
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,8 @@ from indexer.library import Library
 from indexer.pipeline import IndexRun
 from indexer.settings import EncoderOptions, EngineSettings, IndexSettings
 from tests.conftest import write_images
-from tests.indexer.convergence import assert_same_catalog, catalog_snapshot, committed_assets, ranked_paths
+from tests.indexer.convergence import (assert_same_catalog, catalog_snapshot, committed_assets, kill_after_commits,
+                                        ranked_paths)
 from tests.indexer.engines.test_local_engines import _mixed_folder
 
 ray = pytest.importorskip("ray")
@@ -131,18 +130,10 @@ def test_kill_9_of_the_driver_then_a_rerun_equals_a_clean_run(cluster, tmp_path,
     folder = tmp_path / "photos"
     write_images(folder, total, size=(640, 480))
     victim = tmp_path / "killed-lib"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "index", str(folder), "--library", str(victim),
-         "--model", f"open_clip:local-dir:{tiny_clip_dir}", "--device", "cpu", "--engine", "ray",
-         "--address", cluster, "--batch-size", "4", "--commit-every", "4"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while committed_assets(victim / "catalog.db") < 4:
-        assert process.poll() is None, process.stderr.read().decode()
-        assert time.monotonic() < deadline, "the Ray run never committed"
-        time.sleep(0.02)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after_commits([sys.executable, "-m", "api.cli", "index", str(folder), "--library", str(victim),
+                        "--model", f"open_clip:local-dir:{tiny_clip_dir}", "--device", "cpu", "--engine", "ray",
+                        "--address", cluster, "--batch-size", "4", "--commit-every", "4"],
+                       victim, at_least=4, timeout=120)
     committed = committed_assets(victim / "catalog.db")
     assert 4 <= committed < total, "the kill must land mid-run for this test to mean anything"
 
