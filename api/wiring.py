@@ -49,8 +49,10 @@ def _index_encoder(library: Library, model: str | None, options: EncoderOptions)
         library.check_model(encoder.model_id)
         return encoder, None
     if library.model_id:
-        dim = library.catalog.get_meta("dim")
-        if dim:  # a run with nothing new then never loads the model (indexer/encoders/deferred.py)
+        dim = library.catalog.get_meta("dim") or ""
+        # A run with nothing new then never loads the model (indexer/encoders/deferred.py); a
+        # dimension that is not a positive number is not trusted: the loaded model says it.
+        if dim.isdecimal() and int(dim) > 0:
             return DeferredEncoder(library.model_id, int(dim), options,
                                    lambda: _quietened(load_encoder(library.model_id, options))), None
         return load_encoder(library.model_id, options), None

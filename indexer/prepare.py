@@ -22,7 +22,7 @@ from PIL import Image
 from indexer.catalog import FileWrite
 from indexer.decode import DecodedImage, decode_image
 from indexer.device_decode import JpegFrame, inspect_jpeg
-from indexer.errors import DecodeError
+from indexer.errors import DecodeError, ScoutError
 from indexer.library import thumbnail_relpath
 from indexer.scan import looks_like_image_name, sniff_format
 from indexer.settings import IndexSettings
@@ -154,6 +154,11 @@ class Preparer:
             tensor = self.transform(decoded.image)
         except DecodeError as exc:
             return Prepared(file, "failed", error=exc)
+        except ScoutError:
+            # The transform loads the model on the first image (a library that knows its model):
+            # missing weights or a precision the device refuses are the run's fault, not the
+            # file's, and recorded as a file failure they would hide it until it changed.
+            raise
         except Exception as exc:  # a codec bug must cost one file, not the run
             return Prepared(file, "failed", error=DecodeError(
                 "decode_failed", f"Decoder crashed: {type(exc).__name__}: {exc}.",

@@ -116,7 +116,7 @@ def _probe(address: str) -> None:
         return
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536:
         raise ConfigError(f"--address {address!r} is not host:port.",
                           hint="Pass the head node's address, e.g. --address 10.0.0.5:6379 "
                           "(ray start --head prints it), ray://10.0.0.5:10001 or auto.")
