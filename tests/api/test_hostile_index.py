@@ -4,14 +4,13 @@ user runs them: real ``scout`` processes on small folders, real libraries, exit 
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 
 import pytest
 
 from indexer.library import Library
 from tests.api.test_cli import scout
 from tests.conftest import save_tiny_clip, write_images
+from tests.indexer.test_decode import _png_header_claiming
 
 
 def _failures(library) -> list:
@@ -117,9 +116,7 @@ def test_hostile_files_under_the_processes_engine_are_recorded_not_fatal(tmp_pat
     (root / "cut.jpg").write_bytes(good[: len(good) // 2])
     (root / "garbage.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
     # A PNG header that claims 100 000 x 100 000 pixels: refused from the header.
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    (root / "bomb.png").write_bytes(bomb)
+    (root / "bomb.png").write_bytes(_png_header_claiming(100_000, 100_000))
 
     run = scout("index", root, "--library", library, "--model", "offline", "--engine", "processes", check=0)
     assert "2 embedded" in run.stderr and "Traceback" not in run.stderr
