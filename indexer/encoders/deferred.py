@@ -19,7 +19,7 @@ from indexer.settings import EncoderOptions
 class DeferredEncoder:
     def __init__(self, model_id: str, dim: int, options: EncoderOptions, load: Callable[[], Encoder]):
         self.model_id = model_id
-        self.dim = dim
+        self._dim = dim
         self._options = options
         self._load = load
         self._encoder: Encoder | None = None
@@ -34,6 +34,12 @@ class DeferredEncoder:
             if self._encoder is None:
                 self._encoder = self._load()
             return self._encoder
+
+    @property
+    def dim(self) -> int:
+        """The catalog's figure until the model is loaded, then the model's own: a catalog whose
+        ``dim`` was damaged must not make the run build its index at the wrong width."""
+        return self._encoder.dim if self._encoder is not None else self._dim
 
     @property
     def device(self) -> str:

@@ -44,7 +44,7 @@ def test_a_model_that_went_away_stops_the_run_instead_of_failing_every_new_file(
     assert "2 embedded" in again.stderr and "3 unchanged" in again.stderr
 
 
-@pytest.mark.parametrize("dim", ["abc", "-5", ""])
+@pytest.mark.parametrize("dim", ["abc", "-5", "", "4096"])
 def test_a_garbage_dim_in_the_catalog_does_not_stop_an_index_run(clip_library, dim):
     library, root, _ = clip_library
     Library.open(library).catalog.set_meta(dim=dim)
