@@ -96,7 +96,9 @@ class LazyTransform:
 
 
 class Preparer:
-    """What one worker does for one changed file; never raises.
+    """What one worker does for one changed file. A file's own problem becomes a "failed" item,
+    never an exception; only a fault of the run itself (the model cannot load, a precision the
+    device refuses: a :class:`ScoutError` that is not a decode error) is raised, and stops it.
 
     ``library_dir`` is where thumbnails are written; ``None`` returns their bytes instead (a
     worker on another machine cannot reach the library). ``known_hashes`` are contents the

@@ -54,6 +54,9 @@ class EncoderOptions:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}.")
 
 
+MAX_WORKERS = 256  # decode threads or processes; far past any machine's cores, short of a fork bomb
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """Knobs of an index run. Defaults suit a 2-core laptop; all are exposed on the CLI."""
@@ -70,8 +73,9 @@ class IndexSettings:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}.")
-        if self.decode_workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {self.decode_workers}.")
+        if not 1 <= self.decode_workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, got {self.decode_workers}.",
+                              hint="One per CPU core is plenty; each worker keeps 4 files in flight.")
         if self.commit_every < 1:
             raise ConfigError(f"--commit-every must be at least 1, got {self.commit_every}.")
         if self.max_megapixels <= 0:
@@ -100,8 +104,9 @@ class EngineSettings:
     encoder_options: EncoderOptions = EncoderOptions()
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {self.workers}.")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, got {self.workers}.",
+                              hint="One per CPU core is plenty; each worker keeps 4 files in flight.")
         if self.address is not None and self.name in ("threads", "processes"):
             raise ConfigError(f"--address names a cluster; the {self.name} engine runs on this machine.",
                               hint="Use --engine ray --address ADDR, or drop --address.")

@@ -83,8 +83,9 @@ def test_a_ray_address_that_is_not_host_port_is_a_clear_error(tmp_path, address)
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (["--workers", "0"], "--workers must be at least 1"),
-    (["--workers", "-3"], "--workers must be at least 1"),
+    (["--workers", "0"], "--workers must be between 1 and 256"),
+    (["--workers", "-3"], "--workers must be between 1 and 256"),
+    (["--workers", "1000", "--engine", "processes"], "--workers must be between 1 and 256"),
     (["--address", "10.0.0.5:6379"], "--address names a cluster"),
     (["--engine", "processes", "--address", "auto"], "--address names a cluster"),
     (["--image-precision", "TF32"], "Unknown image precision"),
