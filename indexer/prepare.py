@@ -68,6 +68,13 @@ class Prepared:
     jpeg: bytes | None = None  # the file, when the driver decodes it on the model's device
     frame: JpegFrame | None = None  # what its header says (size, components, EXIF orientation)
 
+    def portable(self) -> Prepared:
+        """Ready to leave this process: the model input as a numpy array (plain bytes, whatever
+        torch the receiver has; a pickled torch tensor would travel as a shared-memory handle)."""
+        if self.tensor is not None and hasattr(self.tensor, "numpy"):
+            self.tensor = self.tensor.numpy()
+        return self
+
 
 Transform = Callable[[Image.Image], Any]
 

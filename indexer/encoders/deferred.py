@@ -55,10 +55,6 @@ class DeferredEncoder:
     def encode_texts(self, texts: list[str]):
         return self.encoder().encode_texts(texts)
 
-    def image_transform(self):
-        offered = getattr(self.encoder(), "image_transform", None)
-        return offered() if callable(offered) else self.encoder().preprocess
-
     def __getattr__(self, name: str) -> Any:  # what a particular backend offers beyond the protocol
         if name.startswith("_"):
             raise AttributeError(name)

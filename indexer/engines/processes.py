@@ -36,10 +36,7 @@ def _start_worker(preparer: Preparer) -> None:
 
 def _prepare_in_worker(file: FileWrite) -> Prepared:
     assert _preparer is not None
-    prepared = _preparer(file)
-    if prepared.tensor is not None and hasattr(prepared.tensor, "numpy"):
-        prepared.tensor = prepared.tensor.numpy()
-    return prepared
+    return _preparer(file).portable()
 
 
 class ProcessEngine(PoolEngine):

@@ -81,9 +81,7 @@ def _prepare_batch(batch: dict[str, np.ndarray], preparer: Preparer) -> dict[str
     plain bytes, whatever the worker's torch)."""
     items = []
     for path, root, size, mtime_ns in zip(batch["path"], batch["root"], batch["size"], batch["mtime_ns"]):
-        prepared = preparer(FileWrite(str(path), str(root), int(size), int(mtime_ns)))
-        if prepared.tensor is not None and hasattr(prepared.tensor, "numpy"):
-            prepared.tensor = prepared.tensor.numpy()
+        prepared = preparer(FileWrite(str(path), str(root), int(size), int(mtime_ns))).portable()
         items.append(pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL))
     return {"item": np.array(items, dtype=object)}
 
