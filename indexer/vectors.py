@@ -112,7 +112,12 @@ def updated_snapshot(catalog: Catalog, directory: Path, dim: int) -> faiss.Index
     vectors each at 10 M, and every query would scan 16 times more codes than with the 16384 lists
     ``choose_factory`` picks there (BENCHMARKS.md, "Archive scale"). Lists double at ~131 k, 524 k,
     2.1 M, 8.4 M... assets, so all the rebuilds before the last cost under a third of it. A shrinking
-    library keeps its lists (too many lists costs little; no rebuild back and forth at a boundary)."""
+    library keeps its lists (too many lists costs little; no rebuild back and forth at a boundary).
+
+    ``dim`` is what the caller's encoder declares; the stored vectors' width wins when they
+    disagree, because a run that only removes files loads no model and trusts the catalog's meta,
+    which a damaged catalog can get wrong (FAISS would assert on vectors of another width)."""
+    dim = catalog.vector_width() or dim
     newest = newest_index_file(directory)
     count = catalog.asset_count()
     exact_wanted = choose_factory(count, dim) is None

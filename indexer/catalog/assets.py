@@ -217,6 +217,12 @@ class AssetTables:
         ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def vector_width(self) -> int | None:
+        """Dimensions of the stored vectors (None while there are none). The vectors themselves
+        are the truth for a FAISS build: the ``dim`` meta is only what the last run declared."""
+        row = self.db.execute("SELECT length(vector) FROM contents WHERE vector IS NOT NULL LIMIT 1").fetchone()
+        return None if row is None else row[0] // np.dtype(np.float32).itemsize
+
     def asset_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM assets").fetchone()[0]
 

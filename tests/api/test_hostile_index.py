@@ -55,6 +55,17 @@ def test_a_garbage_dim_in_the_catalog_does_not_stop_an_index_run(clip_library, d
     assert len(hits) == 4
 
 
+@pytest.mark.parametrize("dim", ["4096", "16"])
+def test_a_wrong_dim_in_the_catalog_does_not_stop_a_run_that_only_removes_files(clip_library, dim):
+    library, root, _ = clip_library
+    Library.open(library).catalog.set_meta(dim=dim)
+    sorted(root.iterdir())[0].unlink()
+    run = scout("index", root, "--library", library)
+    assert run.returncode == 0 and "1 removed" in run.stderr, run.stderr  # before the fix: a FAISS assert
+    hits = json.loads(scout("search", "a pattern", "--library", library, "--all", "--json", check=0).stdout)
+    assert len(hits) == 2
+
+
 def test_tf32_on_a_cpu_is_refused_before_any_file_is_marked_failed(tmp_path):
     pytest.importorskip("torch")
     import torch
