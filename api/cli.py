@@ -297,7 +297,9 @@ def search(
         min_relevance=min_relevance, include_all=all_results, mode=mode.strip().lower(),
     )
     lib = open_for_search(_library_path(library))
-    searcher = Searcher(lib, encoder_for_search(lib, _options(device, threads, cache_dir, False, text_precision)))
+    # One query per process: map the snapshot's lists instead of reading all of them first
+    searcher = Searcher(lib, encoder_for_search(lib, _options(device, threads, cache_dir, False, text_precision)),
+                        mapped_index=True)
     result = searcher.search(query)
     if as_json:
         out.print_json(data=[_hit_json(h) for h in result.hits])

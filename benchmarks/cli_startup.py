@@ -1,6 +1,6 @@
 """Whole-process wall and CPU time of the ``scout`` command line, next to baselines from the same run.
 
-    python -m benchmarks.cli_startup [--runs 5] [--baseline-commit REV]
+    python -m benchmarks.cli_startup [--runs 5] [--baseline-commit REV] [--large-library PATH [--only-large]]
 
 Each command is a fresh ``python -m api.cli ...`` process, run ``--runs`` times after one
 warm-up (so the page cache holds the files); the figures are the median and the best run, wall
@@ -18,6 +18,11 @@ image into a fresh library: start-up plus one embedded image (the first image em
 what the start-up delays), with and without the OCR pass (which runs after the embedding). An
 unchanged re-run of a library embedded with open_clip (a tiny CLIP the run saves) shows what a
 run that embeds nothing pays for its model.
+
+``--large-library`` also times ``scout search "a cat"`` on a big library (e.g. the 1 M-vector
+synthetic one ``benchmarks.query_latency --sizes 1000000`` caches under ``$TMPDIR/scout-bench``):
+what opening its FAISS snapshot and drawing the calibration sample add to a one-query process.
+``--only-large`` skips everything else.
 """
 
 from __future__ import annotations
@@ -95,7 +100,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--baseline-commit", default=DEFAULT_BASELINE,
                         help="Git revision to compare with ('' skips it).")
+    parser.add_argument("--large-library", type=Path, help="also time a search of this (large) library")
+    parser.add_argument("--only-large", action="store_true", help="time only the search of --large-library")
     args = parser.parse_args()
+    if args.only_large and not args.large_library:
+        parser.error("--only-large needs --large-library")
     env = {**os.environ, "COLUMNS": "120"}
     env.pop("SCOUT_LIBRARY", None)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
@@ -109,9 +118,10 @@ def main() -> None:
         import tests.conftest as fixtures  # the tiny CLIP the tests build
 
         tiny_clip = f"open_clip:local-dir:{fixtures.save_tiny_clip(work / 'tiny-clip')}"
-        measure("baseline: python -c pass", [py, "-c", "pass"], REPO, env, args.runs)
-        measure('baseline: python -c "import torch"', [py, "-c", "import torch"], REPO, env, args.runs)
-        measure('baseline: python -c "import open_clip"', [py, "-c", "import open_clip"], REPO, env, args.runs)
+        if not args.only_large:
+            measure("baseline: python -c pass", [py, "-c", "pass"], REPO, env, args.runs)
+            measure('baseline: python -c "import torch"', [py, "-c", "import torch"], REPO, env, args.runs)
+            measure('baseline: python -c "import open_clip"', [py, "-c", "import open_clip"], REPO, env, args.runs)
         trees = [("now:", REPO)]
         if args.baseline_commit:
             old = work / "old"
@@ -120,6 +130,12 @@ def main() -> None:
             subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
             trees.append((f"{args.baseline_commit}:", old))
         for label, tree in trees:
+            if args.large_library:
+                measure(f'{label} scout search "a cat" (large library)',
+                        [py, "-m", "api.cli", "search", "a cat", "--library", str(args.large_library)], tree, env,
+                        args.runs)
+            if args.only_large:
+                continue
             library = work / f"lib-{tree.name}"
             timed([py, "-m", "api.cli", "index", str(PHOTOS), "--library", str(library), "--model", "offline"],
                   tree, env)

@@ -12,7 +12,9 @@ in the same process, with the real text encoder of ``--model``:
   http      GET /api/search on a real uvicorn server over loopback, cold and warm
 
 Size 0 stands for sample_assets/photos, indexed for real (18 vectors).
-  recall    recall@10 of Scout's index against exact search, on 200 near-data queries
+  recall    recall@10 of Scout's searches against exact search, on 200 near-data queries given
+            as example vectors, with and without the exact re-rank of an approximate index's
+            candidates (``Searcher(exact_rerank=...)``), and the lookup time of each
 
 Also: resident memory of the process after loading the searcher, and the index's bytes per
 vector, projected to 10 M vectors.
@@ -34,7 +36,7 @@ from indexer import vectors
 from indexer.encoders import load_encoder
 from indexer.library import Library
 from search.engine import Searcher
-from search.query import Query, parse_text
+from search.query import Example, Query, parse_text
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SCOUT_BENCH_CACHE", Path(tempfile.gettempdir()) / "scout-bench"))
@@ -73,17 +75,19 @@ def timed(fn) -> float:
     return (time.perf_counter() - started) * 1e3
 
 
-def recall_at_10(searcher: Searcher, data: np.ndarray, count: int = 200) -> float:
+def recall_at_10(searcher: Searcher, data: np.ndarray, count: int = 200) -> tuple[float, float]:
+    """(recall@10 against exact search, p50 lookup ms) of whole searches by example vector."""
     rng = np.random.default_rng(7)
     picks = rng.integers(0, len(data), count)
     qs = data[picks] + rng.standard_normal((count, data.shape[1]), dtype=np.float32) * 0.02
     qs /= np.linalg.norm(qs, axis=1, keepdims=True)
-    _, got = searcher._index.search(qs, 10)
-    found = 0
-    for i, q in enumerate(qs):
+    found, took = 0, []
+    for q in qs:
+        result = searcher.search(Query(examples=(Example(vector=q, label="probe"),), limit=10, include_all=True))
         exact = np.argpartition(-(data @ q), 10)[:10] + 1  # synthetic asset ids are row + 1
-        found += len(set(exact.tolist()) & set(got[i].tolist()))
-    return found / (10 * count)
+        found += len(set(exact.tolist()) & {h.asset.id for h in result.hits})
+        took.append(result.search_ms)
+    return found / (10 * count), pct(took, 50)
 
 
 def sample_library(encoder) -> Path:
@@ -110,7 +114,7 @@ def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
     searcher = Searcher(Library.open(path, readonly=True), encoder)
     loaded_rss = rss_mb()
     index_file = vectors.newest_index_file(path / "vectors")[0]
-    row = {"size": size, "index": vectors.describe(searcher._index), "build_s": built / 1e3,
+    row = {"size": size, "index": searcher.index.describe(), "build_s": built / 1e3,
            "rss_mb": loaded_rss, "searcher_mb": loaded_rss - base_rss,
            "bytes_per_vector": index_file.stat().st_size / max(searcher.size, 1)}
 
@@ -140,7 +144,13 @@ def bench_size(size: int, encoder, texts: list[str], http: bool) -> dict:
 
     naive_ms = [timed(lambda text=t: naive(text)) for t in texts]
     row.update(naive_p50=pct(naive_ms, 50), naive_p95=pct(naive_ms, 95))
-    row["recall10"] = recall_at_10(searcher, data) if "IVF" in row["index"] else 1.0
+    if searcher.index.approximate:
+        row["recall10"], row["example_p50"] = recall_at_10(searcher, data)
+        codes_only = Searcher(Library.open(path, readonly=True), encoder, exact_rerank=False)
+        row["recall10_codes"], row["example_p50_codes"] = recall_at_10(codes_only, data)
+        codes_only.library.close()
+    else:
+        row["recall10"] = row["recall10_codes"] = 1.0
     row["size"] = len(data)
     if http:
         row.update(http_latency(path, encoder, texts))
@@ -185,6 +195,9 @@ def main() -> None:
             print(f"  http warm         p50 {r['http_warm_p50']:7.1f}  p95 {r['http_warm_p95']:7.1f}")
         print(f"  naive/scout-warm p50 = {r['naive_p50'] / r['warm_p50']:.1f}x; "
               f"naive/scout-cold p50 = {r['naive_p50'] / r['cold_p50']:.1f}x")
+        if "example_p50" in r:
+            print(f"  by example vector recall@10 {r['recall10']:.3f}, lookup p50 {r['example_p50']:.2f} "
+                  f"(codes alone, no re-rank: {r['recall10_codes']:.3f}, {r['example_p50_codes']:.2f})")
         print(f"  recall@10 vs exact {r['recall10']:.3f}; RSS {r['rss_mb']:.0f} MB "
               f"(searcher +{r['searcher_mb']:.0f} MB); index {r['bytes_per_vector']:.0f} B/vector "
               f"-> 10M vectors {r['bytes_per_vector'] * 1e7 / 2**30:.2f} GiB")

@@ -15,6 +15,10 @@ in the dimension of the default model (512, ViT-B-32; ``--dim 384`` for the offl
   pq64          ``IVF{n},PQ64``: 64 bytes a vector
   pq64+refine   pq64 re-ranked with 8-bit scalar codes of every vector (``IndexRefine``,
                 ``--k-factor`` x 10 candidates); the refine codes loaded into RAM or memory-mapped
+  today+rerank  today's index searched ``RERANK_DEPTH`` deep, the candidates re-scored with their
+                float32 vectors and re-ranked, as ``search.engine.Searcher`` does with the catalog's
+                vectors; here the floats are a memory-mapped ``.npy`` file of every vector (the
+                catalog's vectors live in SQLite on disk too, so neither is in the process's RAM)
   opq64         ``OPQ64,IVF{n},PQ64`` (a rotation learned before the IVF; only up to
                 ``--opq-max``, as it needs its own coarse quantizer and assignment pass)
 
@@ -59,6 +63,7 @@ from indexer import vectors
 
 CHUNK = 100_000
 K = 10
+RERANK_DEPTH = 64  # Searcher._growing's first lookup for a page of 10: max(2 x 11, 64)
 
 
 class Mixture:
@@ -330,6 +335,18 @@ def build_refine(folder: Path, data: Mixture, meta: dict) -> dict:
             "files": ["pq64.faiss", "refine-sq8.faiss"]}
 
 
+def build_floats(folder: Path, data: Mixture, meta: dict) -> dict:
+    """Every vector as float32 in id order, on disk: what the re-rank reads (no index is built)."""
+    size = meta["size"]
+    floats = np.lib.format.open_memmap(folder / "floats.npy", mode="w+", dtype=np.float32, shape=(size, data.dim))
+    for start, part in data.chunks(size):
+        floats[start:start + len(part)] = part
+    floats.flush()
+    del floats
+    return {"factory": f"{meta['factory']} + float32 re-rank of the top {RERANK_DEPTH}",
+            "build": meta["today"]["build"], "files": ["today.faiss"], "floats": "floats.npy"}
+
+
 def build_opq(folder: Path, data: Mixture, meta: dict) -> dict:
     size, factory = meta["size"], f"OPQ64,IVF{meta['nlist']},PQ64"
     index = faiss.index_factory(data.dim, factory, faiss.METRIC_INNER_PRODUCT)
@@ -361,7 +378,7 @@ def build_grown(folder: Path, data: Mixture, meta: dict) -> dict:
     return {"factory": f"{factory} trained at {first:,}", "build": clock.as_dict(), "files": ["grown.faiss"]}
 
 
-BUILDERS = {"grown": build_grown, "sq8": build_sq8, "pq64": build_pq, "pq64+refine": build_refine, "opq64": build_opq}
+BUILDERS = {"today+rerank": build_floats, "grown": build_grown, "sq8": build_sq8, "pq64": build_pq, "pq64+refine": build_refine, "opq64": build_opq}
 
 
 def memory() -> dict:
@@ -389,6 +406,17 @@ def measure(spec: dict) -> dict:
     if len(parts) == 2:
         index = faiss.IndexRefine(parts[0], parts[1])
         index.k_factor = spec["k_factor"]
+    search = index.search
+    if spec.get("floats"):
+        floats = np.load(folder / spec["floats"], mmap_mode="r")
+
+        def search(q: np.ndarray, k: int):
+            _, ids = index.search(q, RERANK_DEPTH)
+            ids = ids[0][ids[0] >= 0]
+            order = np.sort(ids)  # ascending offsets: the reads sweep the file once
+            exact = floats[order] @ q[0]
+            best = np.argsort(-exact)[:k]
+            return exact[best][None], order[best][None]
     rows = []
     for nprobe in spec["nprobes"]:
         ivf.nprobe = min(nprobe, ivf.nlist)
@@ -396,11 +424,11 @@ def measure(spec: dict) -> dict:
         for threads in spec["threads"]:
             faiss.omp_set_num_threads(threads)
             for q in queries[:20]:  # first touches of the lists and code tables are not counted
-                index.search(q[None], K)
+                search(q[None], K)
             took, found = [], []
             for q in queries:
                 t = time.perf_counter()
-                _, ids = index.search(q[None], K)
+                _, ids = search(q[None], K)
                 took.append((time.perf_counter() - t) * 1e3)
                 found.append(ids[0])
             row[f"p50_{threads}t"], row[f"p95_{threads}t"] = (float(x) for x in np.percentile(took, [50, 95]))
@@ -438,7 +466,7 @@ def run_size(size: int, args) -> list[dict]:
         for mmap in (False, True) if name in ("today", "pq64+refine") else (False,):
             log(f"{size}: measuring {name}{' +mmap' if mmap else ''}")
             spec = {"folder": str(folder), "files": meta[name]["files"], "mmap": mmap, "nprobes": args.nprobes,
-                    "threads": args.threads, "k_factor": args.k_factor}
+                    "threads": args.threads, "k_factor": args.k_factor, "floats": meta[name].get("floats")}
             result = measure_in_child(spec)
             factory = meta[name]["factory"] + (f", k_factor {args.k_factor}" if name == "pq64+refine" else "")
             result.update(size=size, fast=fast, production_estimate=meta[name].get("production_estimate"),

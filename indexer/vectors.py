@@ -62,6 +62,11 @@ def describe(index: faiss.Index) -> str:
     return f"IVF-SQ approximate ({ivf.nlist} lists, nprobe {ivf.nprobe}; FAISS {type(ivf).__name__})"
 
 
+def is_approximate(index: faiss.Index) -> bool:
+    """Whether the index's scores come from quantised codes rather than the stored floats."""
+    return _ivf(index) is not None
+
+
 def _ivf(index: faiss.Index):
     try:
         return faiss.extract_index_ivf(index)
@@ -171,6 +176,18 @@ def save_index(index: faiss.Index, directory: Path, generation: int) -> Path:
     return final
 
 
-def load_index(path: Path) -> faiss.Index:
-    return prepare_for_search(faiss.read_index(str(path)))
+def load_index(path: Path, mapped: bool = False) -> faiss.Index:
+    """Read a snapshot into RAM, or with ``mapped`` map its inverted lists from the file (an
+    exact index is read either way). Mapped lists are read-only: FAISS aborts the process on an
+    add or a remove, so a mapped index is only ever searched (search/live_index.py)."""
+    return prepare_for_search(faiss.read_index(str(path), faiss.IO_FLAG_MMAP if mapped else 0))
+
+
+def search_params_hiding(index: faiss.Index, ids: set[int]):
+    """(selector objects to keep alive, search parameters) that leave ``ids`` out of an IVF
+    index's answers at the index's own nprobe (FAISS's parameter default is 1 list)."""
+    batch = faiss.IDSelectorBatch(np.fromiter(ids, dtype=np.int64, count=len(ids)))
+    selector = faiss.IDSelectorNot(batch)
+    params = faiss.SearchParametersIVF(sel=selector, nprobe=_ivf(index).nprobe)
+    return (batch, selector), params
 

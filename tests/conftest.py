@@ -93,6 +93,18 @@ def offline_encoder(tmp_path_factory):
     return load_encoder("offline", EncoderOptions(device="cpu"))
 
 
+def commit_vectors(library: Library, data: np.ndarray, start: int = 0, folder=lambda i: "/lib") -> None:
+    """Catalog rows for ready-made vectors, one asset per row (``start + i`` names the file and
+    the content), without images: how tests get libraries large enough for an IVF index."""
+    from indexer.catalog import Batch, ContentWrite, FileWrite
+
+    batch = Batch()
+    for i, vector in enumerate(data, start):
+        batch.contents.append(ContentWrite(f"{i:032x}", "JPEG", 10, 10, "RGB", vector, None))
+        batch.assets.append((FileWrite(f"{folder(i)}/{i}.jpg", "/lib", 1, 1), f"{i:032x}"))
+    library.catalog.commit_batch(batch)
+
+
 def index_folder(library_dir: Path, folders: list[Path], encoder, passes=(), **settings):
     library = Library.create_or_open(library_dir)
     result = IndexRun(library, encoder, IndexSettings(**settings), passes=passes).run(folders)

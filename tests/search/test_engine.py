@@ -10,7 +10,7 @@ from indexer.errors import AssetNotFound
 from indexer.library import Library
 from search.engine import Searcher
 from search.query import Example, Filters, Query, parse_text
-from tests.conftest import index_folder, pattern_image, write_images
+from tests.conftest import commit_vectors, index_folder, pattern_image, write_images
 
 
 @pytest.fixture()
@@ -122,24 +122,18 @@ def test_selective_filter_on_an_approximate_index_still_fills_the_page(tmp_path,
     import numpy as np
 
     from indexer import vectors
-    from indexer.catalog import Batch, ContentWrite, FileWrite
 
     rng = np.random.default_rng(0)
     data = rng.standard_normal((3000, tiny_encoder.dim)).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
     library = Library.create_or_open(tmp_path / "lib")
     library.catalog.set_meta(model=tiny_encoder.model_id, dim=str(tiny_encoder.dim))
-    batch = Batch()
-    for i, vector in enumerate(data):
-        folder = "/lib/special" if i % 100 == 0 else "/lib/other"
-        batch.contents.append(ContentWrite(f"{i:032x}", "JPEG", 10, 10, "RGB", vector, None))
-        batch.assets.append((FileWrite(f"{folder}/{i}.jpg", "/lib", 1, 1), f"{i:032x}"))
-    library.catalog.commit_batch(batch)
+    commit_vectors(library, data, folder=lambda i: "/lib/special" if i % 100 == 0 else "/lib/other")
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 1000)
     index = vectors.build_from_catalog(library.catalog, tiny_encoder.dim)
     vectors.save_index(index, library.vectors_dir, library.catalog.generation)
     searcher = Searcher(Library.open(tmp_path / "lib", readonly=True), tiny_encoder)
-    assert "IVF" in vectors.describe(searcher._index)
+    assert "IVF" in searcher.index.describe()
     query = Query(examples=(Example(vector=data[1], label="probe"),), filters=Filters(folder="/lib/special"),
                   limit=20, include_all=True)
     hits = searcher.search(query).hits
@@ -147,6 +141,43 @@ def test_selective_filter_on_an_approximate_index_still_fills_the_page(tmp_path,
     special = data[::100]
     best = int(np.argmax(special @ data[1])) * 100 + 1  # asset ids start at 1
     assert hits[0].asset.id == best
+
+
+def test_an_approximate_index_ranks_and_scores_with_the_stored_vectors(tmp_path, tiny_encoder, monkeypatch):
+    """IVF-SQ codes round scores; the searcher re-scores its candidates with the catalog's floats,
+    so a designer sees true cosines in true order."""
+    import numpy as np
+
+    from indexer import vectors
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((20, tiny_encoder.dim)).astype(np.float32)
+    data = centres[rng.integers(0, 20, 3000)] + 0.05 * rng.standard_normal((3000, tiny_encoder.dim)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    library = Library.create_or_open(tmp_path / "lib")
+    library.catalog.set_meta(model=tiny_encoder.model_id, dim=str(tiny_encoder.dim))
+    commit_vectors(library, data)
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 1000)
+    vectors.save_index(vectors.build_from_catalog(library.catalog, tiny_encoder.dim), library.vectors_dir,
+                       library.catalog.generation)
+
+    def searched(exact_rerank: bool) -> tuple[float, float]:
+        """(recall@10 against exact search, worst gap between a shown score and the true cosine)."""
+        searcher = Searcher(Library.open(tmp_path / "lib", readonly=True), tiny_encoder, exact_rerank=exact_rerank)
+        assert searcher.index.approximate
+        found, gap = 0, 0.0
+        for probe in data[::30]:
+            hits = searcher.search(Query(examples=(Example(vector=probe, label="probe"),), limit=10,
+                                         include_all=True)).hits
+            truth = set((np.argsort(-(data @ probe))[:10] + 1).tolist())  # asset ids start at 1
+            found += len(truth & {h.asset.id for h in hits})
+            gap = max(gap, *(abs(h.score - float(data[h.asset.id - 1] @ probe)) for h in hits))
+        return found / (10 * len(data[::30])), gap
+
+    codes_recall, codes_gap = searched(exact_rerank=False)
+    assert codes_gap > 1e-4 and codes_recall < 1.0  # the codes alone: rounded scores, neighbours lost
+    recall, gap = searched(exact_rerank=True)
+    assert recall == 1.0 and gap < 1e-5
 
 
 class _Counting:
