@@ -13,6 +13,7 @@ from indexer.errors import Forbidden, Unauthorized
 from indexer.jobs import JobRunner
 from indexer.library import Library
 from indexer.ocr import default_switch
+from search.duplicates import ReportCache
 from search.engine import Searcher
 from search.examples import ExampleStore
 from search.query import (
@@ -42,6 +43,7 @@ class ServerState:
     searcher: Searcher
     examples: ExampleStore
     jobs: JobRunner
+    duplicates: ReportCache = field(default_factory=ReportCache)
 
 
 def state(request: Request) -> ServerState:

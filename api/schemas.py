@@ -147,7 +147,11 @@ class DuplicateClusterOut(BaseModel):
 
 
 class DuplicatesOut(BaseModel):
-    clusters: list[DuplicateClusterOut]
+    clusters: list[DuplicateClusterOut] = Field(description="This page of groups, largest first.")
+    total: int = Field(description="Groups in the whole library.")
+    files: int = Field(description="Files besides the suggested keepers, over every group.")
+    offset: int
+    has_more: bool = Field(description="Whether groups follow this page.")
     contents: int = Field(description="Distinct images looked at.")
     unhashed: int = Field(description="Images without a perceptual hash yet (their near-duplicates are not confirmed).")
 

@@ -10,6 +10,12 @@ from search.status import library_status
 
 router = APIRouter(prefix="/api", tags=["library"])
 
+# Groups per page of /api/duplicates: an archive can hold tens of thousands of groups, and the
+# page renders a card with thumbnails for each.
+DUPLICATES_PAGE = 50
+MAX_DUPLICATES_PAGE = 500
+MAX_OFFSET = 10_000_000
+
 
 @router.get("/status", response_model=StatusOut, dependencies=[Depends(require_read_token)],
             summary="What the library holds")
@@ -29,11 +35,15 @@ def _job_out(job: Job) -> IndexJobOut:
 @router.get("/duplicates", response_model=DuplicatesOut, dependencies=[Depends(require_read_token)],
             summary="Exact and near-duplicate clusters, each with a suggested keeper (nothing is deleted)")
 def duplicates(exact: bool = Query(False, description="Only identical files at several paths."),
+               offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Groups to skip (largest groups come first)."),
+               limit: int = Query(DUPLICATES_PAGE, ge=1, le=MAX_DUPLICATES_PAGE, description="Groups to return."),
                s: ServerState = Depends(state)) -> DuplicatesOut:
-    from search.duplicates import DuplicateSettings, cluster_json, find_duplicates
+    from search.duplicates import DuplicateSettings, cluster_json
 
-    report = find_duplicates(s.library, DuplicateSettings(exact_only=exact))
-    return DuplicatesOut(clusters=[cluster_json(c) for c in report.clusters], contents=report.contents,
+    report = s.duplicates.report(s.library, DuplicateSettings(exact_only=exact))
+    return DuplicatesOut(clusters=[cluster_json(c) for c in report.page(offset, limit)], total=len(report.clusters),
+                         files=report.extra_files, offset=offset,
+                         has_more=offset + limit < len(report.clusters), contents=report.contents,
                          unhashed=report.unhashed)
 
 

@@ -45,24 +45,41 @@ function clusterCard(cluster, number) {
   return card;
 }
 
-async function load() {
+// Groups per page; ?per_page=N (1-500) in the page's address changes it.
+const PER_PAGE = Math.min(500, Math.max(1, parseInt(new URLSearchParams(location.search).get("per_page"), 10) || 50));
+let shown = 0;
+let loading = 0;  // which load() is current: a slow answer to an older one is dropped
+
+async function showPage(first) {
   const status = document.getElementById("d-status");
   const list = document.getElementById("clusters");
+  const more = document.getElementById("more");
   const exact = document.getElementById("exact").checked;
-  status.textContent = "Looking for duplicates…";
-  list.replaceChildren();
+  const mine = first ? ++loading : loading;
+  if (first) {
+    shown = 0;
+    status.textContent = "Looking for duplicates…";
+    list.replaceChildren();
+  }
+  more.hidden = true;
   try {
-    const body = await api(`/api/duplicates${exact ? "?exact=true" : ""}`);
-    const files = body.clusters.reduce((sum, c) => sum + c.members.length - 1, 0);
-    status.textContent = body.clusters.length
-      ? `${body.clusters.length} groups, ${files} files besides the suggested keepers, among ${body.contents} images.`
+    const params = new URLSearchParams({ offset: shown, limit: PER_PAGE });
+    if (exact) params.set("exact", "true");
+    const body = await api(`/api/duplicates?${params}`);
+    if (mine !== loading) return;
+    status.textContent = body.total
+      ? `${body.total} groups, ${body.files} files besides the suggested keepers, among ${body.contents} images.`
       : `No duplicates among ${body.contents} images.`;
     if (body.unhashed) status.textContent += ` ${body.unhashed} images are not compared yet (run scout index).`;
-    list.append(...body.clusters.map((cluster, index) => clusterCard(cluster, index + 1)));
+    list.append(...body.clusters.map((cluster, index) => clusterCard(cluster, shown + index + 1)));
+    shown += body.clusters.length;
+    more.hidden = !body.has_more;
+    more.textContent = `Show more groups (${shown} of ${body.total} shown)`;
   } catch (error) {
-    status.textContent = describe(error);
+    if (mine === loading) status.textContent = describe(error);
   }
 }
 
-document.getElementById("exact").addEventListener("change", load);
-load();
+document.getElementById("exact").addEventListener("change", () => showPage(true));
+document.getElementById("more").addEventListener("click", () => showPage(false));
+showPage(true);

@@ -150,6 +150,12 @@ class CatalogStore:
                 [{"key": k, "value": str(v)} for k, v in values.items()], pk="key"
             )
 
+    def data_version(self) -> int:
+        """SQLite's count of commits by other connections since this one opened: a reader's
+        cheap "has anything changed" (vectors, passes, tags, reviews alike), unlike
+        ``generation``, which only vector changes bump."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     @property
     def generation(self) -> int:
         """Bumped by every commit that changes vectors; FAISS files are stamped with it."""

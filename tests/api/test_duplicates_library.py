@@ -144,6 +144,15 @@ def test_http_duplicates_and_asset_metadata(librarian, offline_encoder):
         assert detail["metadata"]["keywords"][:2] == ["paris", "Eiffel tower"]
         assert detail["metadata"]["latitude"] == pytest.approx(48.8582, abs=1e-4)
         assert client.get("/api/duplicates", params={"exact": "maybe"}).status_code == 422
+        assert body["total"] == 2 and not body["has_more"]
+        assert body["files"] == sum(len(c["members"]) - 1 for c in body["clusters"])
+        first = client.get("/api/duplicates", params={"limit": 1}).json()
+        second = client.get("/api/duplicates", params={"limit": 1, "offset": 1}).json()
+        assert first["has_more"] and not second["has_more"] and first["total"] == second["total"] == 2
+        assert first["clusters"] + second["clusters"] == body["clusters"]  # the same order, page by page
+        assert client.get("/api/duplicates", params={"offset": 5}).json()["clusters"] == []
+        for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"offset": "x"}):
+            assert client.get("/api/duplicates", params=bad).status_code == 422, bad
 
         def names(**params):
             answer = client.get("/api/search", params={"q": "photo", "all": "true", "limit": 50, **params})

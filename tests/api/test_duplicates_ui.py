@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
 from selenium.webdriver.common.by import By
 
 from benchmarks.duplicates import write_variants
@@ -18,17 +19,26 @@ from tests.conftest import SAMPLE_PHOTOS, index_folder
 HOSTILE = "<img src=x onerror=alert(1)>.jpg"
 
 
-def test_groups_show_the_keeper_and_the_exact_switch_narrows_them(browser, tmp_path, offline_encoder):
-    root = tmp_path / "photos"
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory, offline_encoder):
+    """A library with two groups: five near copies of a rocket photo, and a flower photo stored
+    again under a file name that is HTML markup."""
+    folder = tmp_path_factory.mktemp("duplicates-ui")
+    root = folder / "photos"
     root.mkdir()
     for name in ("spacex-rocket-launch.jpg", "pink-flower-closeup.jpg"):
         shutil.copy2(SAMPLE_PHOTOS / name, root / name)
         os.utime(root / name, (1_500_000_000, 1_500_000_000))
     write_variants(root / "spacex-rocket-launch.jpg", root / "variants")
     shutil.copy2(SAMPLE_PHOTOS / "pink-flower-closeup.jpg", root / HOSTILE)
-    library, _ = index_folder(tmp_path / "lib", [root], offline_encoder, passes=[MetadataPass(), PerceptualPass()])
+    library, _ = index_folder(folder / "lib", [root], offline_encoder, passes=[MetadataPass(), PerceptualPass()])
     library.close()
-    with serve(tmp_path / "lib", offline_encoder) as server:
+    return folder / "lib", root
+
+
+def test_groups_show_the_keeper_and_the_exact_switch_narrows_them(browser, copies, offline_encoder):
+    library, root = copies
+    with serve(library, offline_encoder) as server:
         browser.get(f"{server.url}/")
         wait(browser).until(lambda d: d.find_element(By.ID, "nav-duplicates")).click()
         wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#clusters .cluster")) == 2)
@@ -55,6 +65,26 @@ def test_groups_show_the_keeper_and_the_exact_switch_narrows_them(browser, tmp_p
         only = browser.find_element(By.CSS_SELECTOR, "#clusters .cluster")
         assert "IDENTICAL" in only.find_element(By.CSS_SELECTOR, ".badge").text.upper()
         assert {m.text for m in only.find_elements(By.CSS_SELECTOR, ".role")} == {"Keep", "Same file"}
+
+
+def test_groups_come_a_page_at_a_time(browser, copies, offline_encoder):
+    library, _ = copies
+    with serve(library, offline_encoder) as server:
+        browser.get(f"{server.url}/duplicates.html?per_page=1")
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#clusters .cluster")) == 1)
+        more = browser.find_element(By.ID, "more")
+        assert more.is_displayed() and more.text == "Show more groups (1 of 2 shown)"
+        assert browser.find_element(By.ID, "d-status").text.startswith("2 groups, 6 files besides the suggested keepers")
+        more.click()
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#clusters .cluster")) == 2)
+        assert not more.is_displayed()
+        titles = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#clusters .cluster h2")]
+        assert [t.split(":")[0][-7:] for t in titles] == ["Group 1", "Group 2"]
+        assert "6 files" in titles[0]  # largest group first, on the first page
+
+        browser.find_element(By.ID, "exact").click()  # a new question starts again from the first page
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#clusters .cluster")) == 1)
+        assert not more.is_displayed()
 
 
 def test_the_detail_view_shows_embedded_metadata_and_flagged_rights(browser, tmp_path, offline_encoder):

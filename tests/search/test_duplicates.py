@@ -11,8 +11,9 @@ import pytest
 from benchmarks.duplicates import VARIANTS, write_variants
 from indexer.metadata import MetadataPass
 from indexer.perceptual import PerceptualPass
-from search.duplicates import DuplicateSettings, choose_keeper, find_duplicates
-from tests.conftest import SAMPLE_PHOTOS, index_folder
+from indexer.library import Library
+from search.duplicates import DuplicateSettings, ReportCache, choose_keeper, find_duplicates
+from tests.conftest import SAMPLE_PHOTOS, index_folder, write_images
 
 PHOTOS = ["spacex-rocket-launch.jpg", "cup-of-coffee-on-saucer.png", "pink-flower-closeup.jpg",
           "chinese-temple-summer-palace.jpg", "hubble-deep-field-galaxies.jpg"]
@@ -98,3 +99,18 @@ def test_settings_out_of_range_are_query_errors():
     for bad in ({"max_hamming": 40}, {"min_similarity": 2.0}, {"close_hamming": -1}):
         with pytest.raises(QueryError):
             DuplicateSettings(**bad)
+
+
+def test_a_cached_report_serves_every_page_until_the_catalog_changes(tmp_path, tiny_encoder):
+    root = tmp_path / "files"
+    first = write_images(root, 2)[0]
+    shutil.copy2(first, root / "copy.png")
+    index_folder(tmp_path / "lib", [root], tiny_encoder)[0].close()
+    reader, cache, exact = Library.open(tmp_path / "lib", readonly=True), ReportCache(), DuplicateSettings(exact_only=True)
+    report = cache.report(reader, exact)
+    assert len(report.clusters) == 1 and cache.report(reader, exact) is report  # the next page: no new search
+    assert cache.report(reader, DuplicateSettings()) is not report  # other settings, their own report
+    writer = Library.open(tmp_path / "lib")
+    writer.catalog.forget([str(root / "copy.png")])  # another process changes the library
+    writer.close()
+    assert cache.report(reader, exact).clusters == []
