@@ -33,6 +33,7 @@ import numpy as np
 from indexer.decode import decode_image
 from indexer.encoders.base import normalize
 from indexer.encoders.imagenet_classes import KINDS
+from indexer.encoders.efficientnet_lite import ARCHS as NETWORKS
 from indexer.encoders.offline import DEFAULT, LEGACY, OfflineEncoder, Variant, parse_variant
 from indexer.settings import EncoderOptions
 
@@ -229,7 +230,7 @@ def costs(rounds: int = 2) -> None:
     print(f"\n{'classifier':24s} {'input':>6s} {'img/s (2 threads)':>18s} {'CPU ms/img':>11s} "
           f"{'RSS loaded MB':>14s} {'peak MB':>8s}")
     for arch, measured in best.items():
-        size = OfflineEncoder(options(), Variant(arch)).classifier.pretrained_cfg["input_size"][-1]
+        size = NETWORKS[arch].size
         print(f"{arch:24s} {size:6d} {measured['img_per_s']:18.1f} {measured['cpu_ms_per_img']:11.0f} "
               f"{measured['loaded_rss_mb']:14.0f} {measured['peak_rss_mb']:8.0f}")
 
