@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -206,3 +207,98 @@ def test_scout_index_repairs_a_damaged_snapshot(small_library):
     run = scout("index", root, "--library", path, env={"SCOUT_OCR": "off"})
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-400:]
     assert len(search_json(path, "a cat", "--all")) == 5
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: mapped, LiveIndex.size is an upper bound (snapshot + side index, removed "
+                   "ids still counted) and it is what SearchResult.library_size reports: `scout search` on a library "
+                   "of 10 assets says 'No results in 3000 assets'")
+def test_scout_search_counts_the_assets_the_library_holds_not_the_snapshot(ivf_copy):
+    path, _ = ivf_copy
+    library = Library.open(path)
+    library.catalog.forget([f"/lib/{i}.jpg" for i in range(10, ASSETS)])
+    library.close()
+    result = scout("search", "a cat", "--folder", "/nowhere", "--library", path)
+    assert result.returncode == 0 and "No results in 10 assets" in result.stderr, result.stderr
+
+
+# -- the calibration and training sample ---------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="BUG (predates this session; the by-id read keeps it): sample_vectors "
+                   "uses step = max(id) // limit, which is 1 for libraries under 2 x limit, and keeps the first "
+                   "`limit` ids: at 8000 assets the 4096-vector calibration sample holds none of the newest 3904 "
+                   "(and an IVF built at 50k-82k assets trains on the oldest 40,960 only)")
+def test_the_calibration_sample_spreads_over_the_whole_library(tmp_path):
+    library = Library.create_or_open(tmp_path / "lib")
+    rows = np.zeros((8000, 8), dtype=np.float32)
+    rows[:4096, 0] = 1.0  # the older shoots
+    rows[4096:, 1] = 1.0  # the newer ones
+    commit_vectors(library, rows)
+    sample = library.catalog.sample_vectors(4096)
+    assert len(sample) == 4096
+    assert sample[:, 1].sum() >= 0.4 * len(sample), "the newer half of the library is missing from the sample"
+
+
+def test_the_calibration_sample_survives_huge_id_gaps_and_a_single_asset(tmp_path):
+    """Held up: ids that start high after mass deletions, and a library of one asset."""
+    library = Library.create_or_open(tmp_path / "lib")
+    rows = np.eye(8, dtype=np.float32)[np.arange(6000) % 8]
+    commit_vectors(library, rows)
+    library.catalog.forget([f"/lib/{i}.jpg" for i in range(5900)])  # ids 5901..6000 remain
+    sample = library.catalog.sample_vectors(4096)
+    assert sample.shape == (100, 8)
+    library.catalog.forget([f"/lib/{i}.jpg" for i in range(5900, 5999)])
+    assert library.catalog.sample_vectors(4096).shape == (1, 8)
+    library.catalog.forget(["/lib/5999.jpg"])
+    assert len(library.catalog.sample_vectors(4096)) == 0
+
+
+# -- GET /api/duplicates: paging, hostile parameters, the cache across the server's own index job ------
+
+@pytest.fixture
+def duplicate_library(tmp_path, offline_encoder):
+    root = tmp_path / "photos"
+    first, second, _ = write_images(root, 3, size=(160, 120))
+    (root / "copies").mkdir()
+    shutil.copy2(first, root / "copies" / "first.png")
+    library, _ = index_folder(tmp_path / "lib", [root], offline_encoder)
+    library.close()
+    return tmp_path / "lib", root, second
+
+
+def test_duplicates_pages_refuse_hostile_parameters_and_follow_the_servers_own_index_job(duplicate_library,
+                                                                                        offline_encoder):
+    path, root, second = duplicate_library
+    settings = ServerSettings(token="t", require_token_for_reads=True)
+    with LiveServer(create_app(path, offline_encoder, settings)) as server:
+        anonymous = server.client()
+        assert anonymous.get("/api/duplicates").status_code == 401
+        assert anonymous.get("/api/duplicates", headers={"Authorization": "Bearer nope"}).status_code == 403
+        client = server.client(headers={"Authorization": "Bearer t"})
+        body = client.get("/api/duplicates", params={"exact": "true"}).json()
+        assert (body["total"], body["files"], body["has_more"], len(body["clusters"])) == (1, 1, False, 1)
+
+        for bad in ("offset=-1", "offset=1.5", "offset=1e3", "offset=10000001", "offset=" + "9" * 40,
+                    "limit=0", "limit=-5", "limit=501", "limit=", "offset=%00", "limit=0x10"):
+            answer = client.get(f"/api/duplicates?exact=true&{bad}")
+            assert answer.status_code == 422 and "error" in answer.json(), (bad, answer.text)
+        far = client.get("/api/duplicates", params={"exact": "true", "offset": 10_000_000, "limit": 500}).json()
+        assert far["clusters"] == [] and far["total"] == 1 and not far["has_more"]
+        repeated = client.get("/api/duplicates?exact=true&limit=1&limit=500&offset=0&offset=0")
+        assert repeated.status_code == 200 and repeated.json()["total"] == 1
+
+        # The report is cached until the catalog changes: a change made by the server's own
+        # index job (another connection) must show on the next page read.
+        shutil.copy2(second, root / "copies" / "second.png")
+        job = client.post("/api/index-jobs", json={"paths": [str(root)]})
+        assert job.status_code == 202, job.text
+        deadline = time.monotonic() + 120
+        while (state := client.get(f"/api/index-jobs/{job.json()['id']}").json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert state["status"] == "completed", state
+        first_page = client.get("/api/duplicates", params={"exact": "true", "limit": 1}).json()
+        second_page = client.get("/api/duplicates", params={"exact": "true", "limit": 1, "offset": 1}).json()
+        assert first_page["total"] == second_page["total"] == 2 and first_page["has_more"] and not second_page["has_more"]
+        members = [m["path"] for page in (first_page, second_page) for c in page["clusters"] for m in c["members"]]
+        assert sorted(members) == sorted(str(p) for p in (root / "img-0000.png", root / "copies" / "first.png",
+                                                          root / "img-0001.png", root / "copies" / "second.png"))
