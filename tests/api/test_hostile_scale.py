@@ -265,6 +265,17 @@ def duplicate_library(tmp_path, offline_encoder):
     return tmp_path / "lib", root, second
 
 
+def index_job(client, root) -> None:
+    """An index run through the server's own job API, waited for."""
+    job = client.post("/api/index-jobs", json={"paths": [str(root)]})
+    assert job.status_code == 202, job.text
+    deadline = time.monotonic() + 120
+    while (state := client.get(f"/api/index-jobs/{job.json()['id']}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert state["status"] == "completed", state
+
+
 def test_duplicates_pages_refuse_hostile_parameters_and_follow_the_servers_own_index_job(duplicate_library,
                                                                                         offline_encoder):
     path, root, second = duplicate_library
@@ -289,13 +300,7 @@ def test_duplicates_pages_refuse_hostile_parameters_and_follow_the_servers_own_i
         # The report is cached until the catalog changes: a change made by the server's own
         # index job (another connection) must show on the next page read.
         shutil.copy2(second, root / "copies" / "second.png")
-        job = client.post("/api/index-jobs", json={"paths": [str(root)]})
-        assert job.status_code == 202, job.text
-        deadline = time.monotonic() + 120
-        while (state := client.get(f"/api/index-jobs/{job.json()['id']}").json())["status"] in ("queued", "running"):
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        assert state["status"] == "completed", state
+        index_job(client, root)
         first_page = client.get("/api/duplicates", params={"exact": "true", "limit": 1}).json()
         second_page = client.get("/api/duplicates", params={"exact": "true", "limit": 1, "offset": 1}).json()
         assert first_page["total"] == second_page["total"] == 2 and first_page["has_more"] and not second_page["has_more"]
@@ -319,3 +324,26 @@ def test_mapped_search_over_an_exact_snapshot_folds_in_later_writes(small_librar
     ids = [h["id"] for h in hits]
     assert ids[0] == newest and len(ids) == len(set(ids)) == 6
     assert str(root / "img-0000.png") not in {h["path"] for h in hits}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: /api/duplicates pages by offset into whichever report is current: "
+                   "when an index run changes the groups between two pages ('Show more groups' while a job runs), "
+                   "the next page repeats a group the user already has and the one that moved ahead is never shown; "
+                   "the answer carries nothing (report version) that lets the page notice and start over")
+def test_paging_duplicates_across_an_index_run_never_repeats_a_group(duplicate_library, offline_encoder):
+    path, root, second = duplicate_library
+    shutil.copy2(second, root / "copies" / "second.png")
+    with LiveServer(create_app(path, offline_encoder, ServerSettings(token="t"))) as server:
+        client = server.client(headers={"Authorization": "Bearer t"})
+        index_job(client, root)
+
+        def groups(page: dict) -> list[tuple[str, ...]]:
+            return [tuple(sorted(m["path"] for m in c["members"])) for c in page["clusters"]]
+
+        first = client.get("/api/duplicates", params={"exact": "true", "limit": 1}).json()
+        assert first["total"] == 2 and first["has_more"]
+        shutil.copy2(second, root / "copies" / "second-again.png")  # its group grows and moves ahead
+        index_job(client, root)
+        following = client.get("/api/duplicates", params={"exact": "true", "limit": 1, "offset": 1}).json()
+        shown = groups(first) + groups(following)
+        assert len({frozenset(p for p in g if "second-again" not in p) for g in shown}) == 2, shown
