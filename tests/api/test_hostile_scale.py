@@ -68,6 +68,16 @@ def search_json(library, *args) -> list[dict]:
     return json.loads(result.stdout)
 
 
+def forget(path, numbers: range) -> int:
+    """Files /lib/{n}.jpg gone since the snapshot, as an index run commits it; returns the
+    assets left."""
+    library = Library.open(path)
+    library.catalog.forget([f"/lib/{i}.jpg" for i in numbers])
+    left = library.catalog.asset_count()
+    library.close()
+    return left
+
+
 # -- exact re-ranking and paging -------------------------------------------------------------------
 
 @pytest.mark.xfail(strict=True, reason="BUG: exact re-ranking of IVF candidates (Searcher._growing) re-ranks a "
@@ -142,19 +152,14 @@ def test_mapped_search_after_rewrites_removals_and_additions_shows_each_live_ass
                    "lists: `--all --limit 50` on a 10-asset library lists none of them (loaded and mapped alike)")
 def test_a_library_shrunk_since_its_ivf_snapshot_still_lists_every_remaining_asset(ivf_copy):
     path, _ = ivf_copy
-    library = Library.open(path)
-    library.catalog.forget([f"/lib/{i}.jpg" for i in range(10, ASSETS)])
-    assert library.catalog.asset_count() == 10
-    library.close()
+    assert forget(path, range(10, ASSETS)) == 10
     ids = {h["id"] for h in search_json(path, "a cat", "--all", "--limit", 50)}
     assert ids == set(range(1, 11))
 
 
 def test_a_library_emptied_since_its_ivf_snapshot_answers_nothing_without_a_traceback(ivf_copy):
     path, _ = ivf_copy
-    library = Library.open(path)
-    library.catalog.forget([f"/lib/{i}.jpg" for i in range(ASSETS)])
-    library.close()
+    assert forget(path, range(ASSETS)) == 0
     assert search_json(path, "a cat", "--all") == []
 
 
@@ -164,9 +169,7 @@ def test_a_snapshot_stamped_newer_than_the_catalog_is_not_trusted(ivf_copy):
     path, _ = ivf_copy
     snapshot = vectors.newest_index_file(path / "vectors")[0]
     snapshot.rename(snapshot.with_name("index-999.faiss"))
-    library = Library.open(path)
-    library.catalog.forget([f"/lib/{i}.jpg" for i in range(16, 40)])  # ids 17..40 removed
-    library.close()
+    forget(path, range(16, 40))  # ids 17..40 removed
     ids = [h["id"] for h in search_json(path, "--like", 5, "--limit", 100)]
     assert ids[0] == 5 and len(ids) == len(set(ids)) == 100 and not set(ids) & set(range(17, 41))
 
@@ -214,9 +217,7 @@ def test_scout_index_repairs_a_damaged_snapshot(small_library):
                    "of 10 assets says 'No results in 3000 assets'")
 def test_scout_search_counts_the_assets_the_library_holds_not_the_snapshot(ivf_copy):
     path, _ = ivf_copy
-    library = Library.open(path)
-    library.catalog.forget([f"/lib/{i}.jpg" for i in range(10, ASSETS)])
-    library.close()
+    assert forget(path, range(10, ASSETS)) == 10
     result = scout("search", "a cat", "--folder", "/nowhere", "--library", path)
     assert result.returncode == 0 and "No results in 10 assets" in result.stderr, result.stderr
 
