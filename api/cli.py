@@ -301,6 +301,9 @@ def search(
     searcher = Searcher(lib, encoder_for_search(lib, _options(device, threads, cache_dir, False, text_precision)),
                         mapped_index=True)
     result = searcher.search(query)
+    if searcher.index.damaged is not None:
+        err.print(f"[yellow]note:[/] the search index {searcher.index.damaged.name} cannot be read; these results "
+                  "come from the catalog's vectors (slower on a large library). `scout index` writes a new one.")
     if as_json:
         out.print_json(data=[_hit_json(h) for h in result.hits])
         return

@@ -17,6 +17,7 @@ from indexer.errors import (
     ModelMismatch,
     QueryError,
     ScoutError,
+    StaleResult,
     WeightsUnavailable,
 )
 
@@ -30,6 +31,7 @@ _TABLE: list[tuple[type[ScoutError], int, int]] = [
     (LibraryNotFound, 3, 404),
     (ModelMismatch, 4, 409),
     (LibraryBusy, 6, 409),
+    (StaleResult, 2, 409),
     (AssetNotFound, 7, 404),
     (AccessDenied, 9, 403),
     (Unauthorized, 9, 401),
@@ -44,7 +46,7 @@ _STATUS_MEANING = {
     401: "An API token is required",
     403: "Wrong token, a cross-site request, or a file outside the library's folders",
     404: "Unknown asset, job or endpoint",
-    409: "Busy (another index run) or a model mismatch",
+    409: "Busy (another index run), a model mismatch, or a page of a result the library has changed since",
     413: "Upload or body too large (bytes or megapixels)",
     415: "The upload is not an image Scout can read",
     422: "A parameter fails validation (type or range)",

@@ -152,6 +152,7 @@ class DuplicatesOut(BaseModel):
     files: int = Field(description="Files besides the suggested keepers, over every group.")
     offset: int
     has_more: bool = Field(description="Whether groups follow this page.")
+    version: int = Field(description="Which report this page comes from: pass it with the next pages.")
     contents: int = Field(description="Distinct images looked at.")
     unhashed: int = Field(description="Images without a perceptual hash yet (their near-duplicates are not confirmed).")
 

@@ -60,10 +60,10 @@ from faiss.contrib.ivf_tools import add_preassigned
 
 from benchmarks.synthetic import CENTRES
 from indexer import vectors
+from search.engine import RERANK_DEPTH
 
 CHUNK = 100_000
 K = 10
-RERANK_DEPTH = 64  # Searcher._growing's first lookup for a page of 10: max(2 x 11, 64)
 
 
 class Mixture:

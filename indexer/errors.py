@@ -113,3 +113,7 @@ class Forbidden(ScoutError):
 class ServiceUnavailable(ComponentUnavailable):
     """A hosted or local model service (an OpenAI-compatible endpoint) stayed down, refused the
     request or kept answering something unusable after the retries."""
+
+
+class StaleResult(ScoutError):
+    """A page was asked for from a result the library has changed since (paging must start over)."""

@@ -321,8 +321,8 @@ class IndexRun:
     def _write_index_snapshot(self) -> None:
         generation = self.catalog.generation
         newest = vectors.newest_index_file(self.library.vectors_dir)
-        if newest and newest[1] == generation:
-            return
+        if newest and newest[1] == generation and vectors.snapshot_is_readable(newest[0]):
+            return  # a damaged one is rewritten even when nothing changed
         index = vectors.updated_snapshot(self.catalog, self.library.vectors_dir, self.encoder.dim)
         vectors.save_index(index, self.library.vectors_dir, generation)
         self.catalog.set_meta(index_type=vectors.describe(index))

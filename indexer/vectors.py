@@ -74,10 +74,14 @@ def _ivf(index: faiss.Index):
         return None
 
 
-def prepare_for_search(index: faiss.Index) -> faiss.Index:
+def prepare_for_search(index: faiss.Index, live: int | None = None) -> faiss.Index:
+    """Set how many lists a lookup probes. ``live``: how many assets the library holds now; when
+    that is few enough for an exact scan, every list is probed. A library that shrank after its
+    IVF snapshot (a run that removed most files and was killed before writing a new one) would
+    otherwise find its remaining assets only in the lists a query happens to probe."""
     ivf = _ivf(index)
     if ivf is not None:
-        ivf.nprobe = min(NPROBE, ivf.nlist)
+        ivf.nprobe = ivf.nlist if live is not None and live <= EXACT_LIMIT else min(NPROBE, ivf.nlist)
     return index
 
 
@@ -126,8 +130,8 @@ def updated_snapshot(catalog: Catalog, directory: Path, dim: int) -> faiss.Index
     newest = newest_index_file(directory)
     count = catalog.asset_count()
     exact_wanted = choose_factory(count, dim) is None
-    if newest is not None:
-        index = load_index(newest[0])
+    index = readable_index(newest[0]) if newest is not None else None
+    if index is not None:
         ivf = _ivf(index)
         outgrown = ivf is not None and ivf.nlist < lists_for(count)
         if index.d == dim and (ivf is None) == exact_wanted and not outgrown:
@@ -181,6 +185,22 @@ def load_index(path: Path, mapped: bool = False) -> faiss.Index:
     exact index is read either way). Mapped lists are read-only: FAISS aborts the process on an
     add or a remove, so a mapped index is only ever searched (search/live_index.py)."""
     return prepare_for_search(faiss.read_index(str(path), faiss.IO_FLAG_MMAP if mapped else 0))
+
+
+def readable_index(path: Path, mapped: bool = False) -> faiss.Index | None:
+    """``load_index``, or None when FAISS cannot read the file (cut short by a full disk,
+    emptied, overwritten). A snapshot is derived data: the catalog holds every vector, so a
+    reader searches the catalog's vectors instead and the next index run writes a new one."""
+    try:
+        return load_index(path, mapped)
+    except RuntimeError:
+        return None
+
+
+def snapshot_is_readable(path: Path) -> bool:
+    """Whether FAISS can open the snapshot; mapped, so that checking a 3.7 GB IVF file reads
+    its header and list offsets, not its codes."""
+    return readable_index(path, mapped=True) is not None
 
 
 def search_params_hiding(index: faiss.Index, ids: set[int]):

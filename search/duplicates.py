@@ -31,7 +31,7 @@ import numpy as np
 
 from indexer.catalog import AssetRow
 from indexer.catalog.media import MediaRow
-from indexer.errors import QueryError
+from indexer.errors import QueryError, StaleResult
 from indexer.library import Library
 from indexer.perceptual import PHASH, hamming
 
@@ -265,24 +265,38 @@ def find_duplicates(library: Library, settings: DuplicateSettings = DuplicateSet
 
 
 class ReportCache:
-    """The last report for each settings, until the catalog changes. A server pages through the
-    groups of a large library (about 40 s to find them at 100 000 images): finding them all again
-    for every page would make each "more" click as slow as the first page. One search at a time
-    per cache, so two first pages do not both do the work."""
+    """Reports kept for paging, keyed by settings and catalog version.
+
+    A server pages through the groups of a large library (about 40 s to find them at 100 000
+    images): finding them all again for every page would make each "more" click as slow as the
+    first page. And pages must come from one report: an index run between two pages can move a
+    group ahead, and offset paging into the new report would repeat one group and never show
+    another. So every answer names its report's version; a page asked for with that version comes
+    from that report while it is kept (the current and the previous version), and is refused as
+    stale after that. One search at a time per cache, so two first pages do not both do the work."""
+
+    KEPT = 2  # versions per settings: the current report, and the one a client may still be paging
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._reports: dict[DuplicateSettings, tuple[int, DuplicateReport]] = {}
+        self._reports: dict[DuplicateSettings, dict[int, DuplicateReport]] = {}
 
-    def report(self, library: Library, settings: DuplicateSettings) -> DuplicateReport:
+    def report(self, library: Library, settings: DuplicateSettings,
+               version: int | None = None) -> tuple[int, DuplicateReport]:
+        """(version, report): the current one, or with ``version`` that one if it is still kept."""
         with self._lock:
-            version = library.catalog.data_version()
-            kept = self._reports.get(settings)
-            if kept is not None and kept[0] == version:
-                return kept[1]
-            report = find_duplicates(library, settings)
-            self._reports[settings] = (version, report)
-            return report
+            kept = self._reports.setdefault(settings, {})
+            if version is not None:
+                if version not in kept:
+                    raise StaleResult("The library changed since the first page of duplicates.",
+                                      hint="Start again from the first page (offset 0, no version).")
+                return version, kept[version]
+            current = library.catalog.data_version()
+            if current not in kept:
+                kept[current] = find_duplicates(library, settings)
+                for old in sorted(kept)[:-self.KEPT]:
+                    del kept[old]
+            return current, kept[current]
 
 
 def cluster_json(cluster: Cluster) -> dict:

@@ -69,6 +69,7 @@ DEFAULT_MIN_RELEVANCE = 3.0
 # A filter that leaves at most this many assets is answered by scoring exactly those assets:
 # an approximate index only looks at a few lists, which may hold none of them.
 EXACT_FILTER_LIMIT = 50_000
+RERANK_DEPTH = 128  # candidates of an approximate index re-scored exactly (see Searcher._growing)
 REFERENCE_SAMPLE = 4096
 MAX_EXAMPLE_BYTES = 64 * 1024 * 1024
 DECODE_SLOTS = 2
@@ -166,10 +167,11 @@ class Searcher:
             generation = self.catalog.generation
             if generation == self._live.generation:
                 return
-            self._live.refresh(self.catalog, self.library.vectors_dir, generation)
-            self._refresh_reference()
+            live = self.catalog.asset_count()
+            self._live.refresh(self.catalog, self.library.vectors_dir, generation, live)
+            self._refresh_reference(live)
 
-    def _refresh_reference(self) -> None:
+    def _refresh_reference(self, count: int) -> None:
         """Re-draw the calibration sample when the library has changed size by over 5 %.
 
         Drawing it scans the catalog (1.4 s at 1 M assets); doing that after every commit of a
@@ -177,7 +179,6 @@ class Searcher:
         Scored through FAISS, not numpy: numpy's BLAS threads would otherwise spin against
         FAISS's OpenMP threads and triple the lookup time on a 2-core machine.
         """
-        count = self.catalog.asset_count()
         if self._reference_count and abs(count - self._reference_count) <= 0.05 * self._reference_count:
             return
         sample = self.catalog.sample_vectors(REFERENCE_SAMPLE)
@@ -446,26 +447,28 @@ class Searcher:
         """FAISS lookups of a growing depth (x4 each), each as (ranked (score, id) among
         ``allowed``, whether the index has nothing more to give).
 
-        From an approximate (IVF) index the candidates are re-scored with their float vectors
-        from the catalog and re-ranked: the codes round scores by up to ~0.01 cosine, while the
-        10th and 11th neighbours of a query in a large library often differ by 0.001, so the
-        codes alone put 1 in 10 of the true top ten below the fold (recall@10 0.905 at 10 M
-        512-d vectors with 6-bit codes; BENCHMARKS.md "Archive scale"). Every lookup is at least
-        ``2 x need`` and 64 deep, so the right neighbours are among the candidates; reading 64
-        vectors by primary key costs well under a millisecond. Scores are then exact cosines,
-        on the same scale as the calibration sample."""
+        From an approximate (IVF) index, the first ``RERANK_DEPTH`` candidates are re-scored with
+        their float vectors from the catalog and re-ordered: the codes round scores by up to ~0.01
+        cosine, while the 10th and 11th neighbours in a large library often differ by 0.001, so
+        the codes alone put 1 in 10 of the true top ten below the fold (recall@10 0.905 at 10 M
+        512-d vectors with 6-bit codes, 0.999 re-ranked; BENCHMARKS.md "Re-ranking and
+        memory-mapped snapshots"). Only a fixed head is re-ranked, and the codes' order is kept
+        after it, so that the ranking does not depend on the lookup's depth: page 4 looks deeper
+        than page 1, and re-ranking all it found would move assets across the pages already
+        shown. The head is three pages of the web UI; its scores are exact cosines, on the
+        calibration's scale."""
         total = self.size
         allowed = None if allowed is None else set(allowed.tolist())
         rerank = self.exact_rerank and self._live.approximate
-        k = min(total, max(need * 2, 64))
+        k = min(total, max(need * 2, RERANK_DEPTH))
         while True:
             scores, ids = self._live.search(q, k)
             candidates = [(float(s), int(i)) for s, i in zip(scores, ids)]
             index_exhausted = len(candidates) < k  # an IVF index returned all it probed
+            if rerank:
+                candidates = self._score_exactly(q, ids[:RERANK_DEPTH]) + candidates[RERANK_DEPTH:]
             if allowed is not None:
                 candidates = [c for c in candidates if c[1] in allowed]
-            if rerank:
-                candidates = self._score_exactly(q, np.fromiter((i for _, i in candidates), np.int64, len(candidates)))
             yield candidates, index_exhausted or k >= total
             k = min(total, k * 4)
 

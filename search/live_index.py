@@ -43,37 +43,48 @@ class LiveIndex:
         self._hidden: set[int] = set()  # mapped mode only: snapshot ids replaced or removed since
         self._selector = None  # keeps the SWIG selector objects alive as long as the params using them
         self._params = None
+        self._live = 0  # assets in the catalog at the last refresh
+        self.damaged: Path | None = None  # a snapshot FAISS could not read (searched from the catalog)
         self.generation = -1
 
     # -- keeping up with the writer -----------------------------------------------------------
 
-    def refresh(self, catalog: Catalog, directory: Path, generation: int) -> None:
+    def refresh(self, catalog: Catalog, directory: Path, generation: int, live: int) -> None:
         """Bring the view up to ``generation``: a newer snapshot if one was written, then the
-        catalog's changes after whichever snapshot or generation the view already holds."""
+        catalog's changes after whichever snapshot or generation the view already holds.
+        ``live`` is how many assets the catalog holds now (the caller counts them once)."""
         if generation == self.generation:
             return
+        self._live = live
         newest = vectors.newest_index_file(directory)
         if newest and self.generation < newest[1] <= generation:
-            self._take_snapshot(newest[0])
-            since = newest[1]
+            since = newest[1] if self._take_snapshot(newest[0]) else 0
         else:
             since = max(self.generation, 0)
         if self._delta is None:
             vectors.apply_delta(self._index, catalog, since)
         elif not self._patch_beside(catalog, since):
-            self._take_snapshot(newest[0] if newest else None, load=True)
-            vectors.apply_delta(self._index, catalog, newest[1] if newest else 0)
+            held = self._take_snapshot(newest[0] if newest else None, load=True)
+            vectors.apply_delta(self._index, catalog, newest[1] if held else 0)
+        vectors.prepare_for_search(self._index, self.size)
+        if self._hidden:  # the parameters carry nprobe, so they follow it
+            self._selector, self._params = vectors.search_params_hiding(self._index, self._hidden)
         self.generation = generation
 
-    def _take_snapshot(self, path: Path | None, load: bool = False) -> None:
+    def _take_snapshot(self, path: Path | None, load: bool = False) -> bool:
+        """Hold the snapshot at ``path``; False when there is none, FAISS cannot read it, or it
+        holds vectors of another width (a reindex to another model, interrupted): then an empty
+        exact index, which the caller fills from the whole catalog."""
         self._delta, self._hidden, self._selector, self._params = None, set(), None, None
-        if path is None:
-            self._index = vectors.new_index(self.dim)
-            return
         mapped = self.mapped and not load
-        self._index = vectors.load_index(path, mapped=mapped)
-        if mapped and vectors.is_approximate(self._index):  # FAISS maps inverted lists only
+        index = vectors.readable_index(path, mapped=mapped) if path is not None else None
+        self.damaged = path if path is not None and index is None else None
+        if index is not None and index.d != self.dim:  # the old model's, during an interrupted reindex
+            index = None
+        self._index = index if index is not None else vectors.new_index(self.dim)
+        if mapped and index is not None and vectors.is_approximate(index):  # FAISS maps inverted lists only
             self._delta = vectors.new_index(self.dim)
+        return index is not None
 
     def _patch_beside(self, catalog: Catalog, since: int) -> bool:
         """Fold the catalog's changes after ``since`` into the side index; False when they
@@ -90,19 +101,19 @@ class LiveIndex:
             self._delta.remove_ids(ids)
             self._delta.add_with_ids(rows, ids)
             hidden.update(ids.tolist())
-        if hidden != self._hidden:
-            self._hidden = hidden
-            self._selector, self._params = vectors.search_params_hiding(self._index, hidden)
+        self._hidden = hidden
         return True
 
     # -- reading -------------------------------------------------------------------------------
 
     @property
     def size(self) -> int:
-        """Vectors searchable. Mapped with a side index, an upper bound: an id replaced since the
-        snapshot counts twice and a removed one still counts (the snapshot cannot say which ids
-        it holds without reading every list); callers use it to cap lookup depth."""
-        return int(self._index.ntotal) + (0 if self._delta is None else int(self._delta.ntotal))
+        """Vectors searchable. Mapped with a side index, the snapshot cannot say which of its ids
+        were replaced or removed since without reading every list, so the catalog's count of
+        assets at the last refresh caps snapshot + side index."""
+        if self._delta is None:
+            return int(self._index.ntotal)
+        return min(int(self._index.ntotal) + int(self._delta.ntotal), self._live)
 
     @property
     def approximate(self) -> bool:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Optional
+
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import ServerState, require_read_token, require_write_token, state
@@ -37,12 +39,15 @@ def _job_out(job: Job) -> IndexJobOut:
 def duplicates(exact: bool = Query(False, description="Only identical files at several paths."),
                offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Groups to skip (largest groups come first)."),
                limit: int = Query(DUPLICATES_PAGE, ge=1, le=MAX_DUPLICATES_PAGE, description="Groups to return."),
+               version: Optional[int] = Query(None, ge=0, le=2**62, description=(
+                   "The version the first page answered: later pages come from the same report, or are "
+                   "refused with 409 once the library has changed twice since.")),
                s: ServerState = Depends(state)) -> DuplicatesOut:
     from search.duplicates import DuplicateSettings, cluster_json
 
-    report = s.duplicates.report(s.library, DuplicateSettings(exact_only=exact))
+    version, report = s.duplicates.report(s.library, DuplicateSettings(exact_only=exact), version)
     return DuplicatesOut(clusters=[cluster_json(c) for c in report.page(offset, limit)], total=len(report.clusters),
-                         files=report.extra_files, offset=offset,
+                         files=report.extra_files, offset=offset, version=version,
                          has_more=offset + limit < len(report.clusters), contents=report.contents,
                          unhashed=report.unhashed)
 

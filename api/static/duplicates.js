@@ -48,6 +48,7 @@ function clusterCard(cluster, number) {
 // Groups per page; ?per_page=N (1-500) in the page's address changes it.
 const PER_PAGE = Math.min(500, Math.max(1, parseInt(new URLSearchParams(location.search).get("per_page"), 10) || 50));
 let shown = 0;
+let version = null;  // the report the pages shown so far come from
 let loading = 0;  // which load() is current: a slow answer to an older one is dropped
 
 async function showPage(first) {
@@ -58,6 +59,7 @@ async function showPage(first) {
   const mine = first ? ++loading : loading;
   if (first) {
     shown = 0;
+    version = null;
     status.textContent = "Looking for duplicates…";
     list.replaceChildren();
   }
@@ -65,8 +67,10 @@ async function showPage(first) {
   try {
     const params = new URLSearchParams({ offset: shown, limit: PER_PAGE });
     if (exact) params.set("exact", "true");
+    if (version !== null) params.set("version", version);
     const body = await api(`/api/duplicates?${params}`);
     if (mine !== loading) return;
+    version = body.version;
     status.textContent = body.total
       ? `${body.total} groups, ${body.files} files besides the suggested keepers, among ${body.contents} images.`
       : `No duplicates among ${body.contents} images.`;
@@ -76,7 +80,13 @@ async function showPage(first) {
     more.hidden = !body.has_more;
     more.textContent = `Show more groups (${shown} of ${body.total} shown)`;
   } catch (error) {
-    if (mine === loading) status.textContent = describe(error);
+    if (mine !== loading) return;
+    if (error.status === 409 && !first) {  // the library changed since the first page: start over
+      await showPage(true);
+      status.textContent += " (The library changed meanwhile, so the list starts again.)";
+      return;
+    }
+    status.textContent = describe(error);
   }
 }
 

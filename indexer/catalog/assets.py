@@ -151,28 +151,18 @@ class AssetTables:
             yield ids, vectors
 
     def sample_vectors(self, limit: int) -> np.ndarray:
-        """A deterministic spread of up to ``limit`` vectors, for per-query score calibration and
-        IVF training: the assets whose id is a multiple of a step.
-
-        Read by primary key (every ``step``-th id up to the largest): the scan for ``id % step =
-        0`` it replaces read the whole assets table, which a searcher does before its first
-        query. When deletions have left under 90 % of those ids, the scan is used instead."""
+        """A deterministic spread of up to ``limit`` vectors over the whole library, for per-query
+        score calibration and IVF training: ``limit`` ids evenly spaced from the first to the
+        last, read by primary key (a scan of the assets table is what a searcher would otherwise
+        pay before its first query). When deletions have left under 90 % of those ids, the ids
+        that exist are listed and evenly spaced instead."""
         top = self.db.execute("SELECT max(id) FROM assets").fetchone()[0] or 0
-        step = max(1, top // max(limit, 1))
-        wanted = np.arange(step, top + 1, step, dtype=np.int64)[:limit]
+        wanted = np.unique(np.linspace(1, top, min(limit, top)).round().astype(np.int64))
         _, rows = self.vectors_for_ids(wanted)
-        if len(rows) >= 0.9 * len(wanted):
-            return rows
-        count = self.asset_count()
-        step = max(1, count // limit)
-        rows = self.db.execute(
-            "SELECT c.vector FROM assets a JOIN contents c ON c.hash = a.hash "
-            "WHERE c.vector IS NOT NULL AND a.id % ? = 0 LIMIT ?",
-            [step, limit],
-        ).fetchall()
-        if not rows:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.vstack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
+        if len(rows) < 0.9 * len(wanted):
+            ids = np.fromiter((r[0] for r in self.db.execute("SELECT id FROM assets ORDER BY id")), dtype=np.int64)
+            _, rows = self.vectors_for_ids(_spread(ids, limit))
+        return rows
 
     def vector_for_asset(self, asset_id: int) -> np.ndarray | None:
         row = self.db.execute(
@@ -259,3 +249,10 @@ class AssetTables:
                 "GROUP BY c.format ORDER BY 2 DESC"
             ).fetchall()
         )
+
+
+def _spread(ids: np.ndarray, limit: int) -> np.ndarray:
+    """Up to ``limit`` of ``ids`` (sorted), evenly spaced from the first to the last."""
+    if len(ids) <= limit:
+        return ids
+    return ids[np.unique(np.linspace(0, len(ids) - 1, limit).round().astype(np.int64))]

@@ -150,6 +150,11 @@ def test_http_duplicates_and_asset_metadata(librarian, offline_encoder):
         second = client.get("/api/duplicates", params={"limit": 1, "offset": 1}).json()
         assert first["has_more"] and not second["has_more"] and first["total"] == second["total"] == 2
         assert first["clusters"] + second["clusters"] == body["clusters"]  # the same order, page by page
+        assert first["version"] == second["version"] == body["version"]
+        same = client.get("/api/duplicates", params={"limit": 1, "offset": 1, "version": first["version"]})
+        assert same.json()["clusters"] == second["clusters"]
+        stale = client.get("/api/duplicates", params={"limit": 1, "offset": 1, "version": first["version"] + 7})
+        assert stale.status_code == 409 and "first page" in stale.json()["hint"]
         assert client.get("/api/duplicates", params={"offset": 5}).json()["clusters"] == []
         for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"offset": "x"}):
             assert client.get("/api/duplicates", params=bad).status_code == 422, bad

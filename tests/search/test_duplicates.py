@@ -11,6 +11,7 @@ import pytest
 from benchmarks.duplicates import VARIANTS, write_variants
 from indexer.metadata import MetadataPass
 from indexer.perceptual import PerceptualPass
+from indexer.errors import StaleResult
 from indexer.library import Library
 from search.duplicates import DuplicateSettings, ReportCache, choose_keeper, find_duplicates
 from tests.conftest import SAMPLE_PHOTOS, index_folder, write_images
@@ -101,16 +102,27 @@ def test_settings_out_of_range_are_query_errors():
             DuplicateSettings(**bad)
 
 
-def test_a_cached_report_serves_every_page_until_the_catalog_changes(tmp_path, tiny_encoder):
+def test_pages_come_from_one_report_while_the_library_changes(tmp_path, tiny_encoder):
     root = tmp_path / "files"
     first = write_images(root, 2)[0]
     shutil.copy2(first, root / "copy.png")
+    shutil.copy2(first, root / "copy2.png")
     index_folder(tmp_path / "lib", [root], tiny_encoder)[0].close()
     reader, cache, exact = Library.open(tmp_path / "lib", readonly=True), ReportCache(), DuplicateSettings(exact_only=True)
-    report = cache.report(reader, exact)
-    assert len(report.clusters) == 1 and cache.report(reader, exact) is report  # the next page: no new search
-    assert cache.report(reader, DuplicateSettings()) is not report  # other settings, their own report
-    writer = Library.open(tmp_path / "lib")
-    writer.catalog.forget([str(root / "copy.png")])  # another process changes the library
-    writer.close()
-    assert cache.report(reader, exact).clusters == []
+    version, report = cache.report(reader, exact)
+    assert len(report.clusters) == 1 and cache.report(reader, exact) == (version, report)  # no new search
+    assert cache.report(reader, DuplicateSettings())[1] is not report  # other settings, their own report
+
+    def change(path: str) -> None:  # another process changes the library
+        writer = Library.open(tmp_path / "lib")
+        writer.catalog.forget([str(root / path)])
+        writer.close()
+
+    change("copy.png")
+    newer, current = cache.report(reader, exact)
+    assert newer != version and len(current.clusters[0].members) == 2  # a first page sees the change
+    assert cache.report(reader, exact, version)[1] is report  # a later page of the old one stays consistent
+    change("copy2.png")
+    assert cache.report(reader, exact)[1].clusters == []
+    with pytest.raises(StaleResult):  # two changes later the old report is gone: start over
+        cache.report(reader, exact, version)

@@ -84,7 +84,7 @@ def test_the_mapped_snapshot_hides_what_was_removed_or_rewritten_after_it(ivf_li
     removed asset comes back, and a re-written one comes back once, scored by its new vector."""
     library = ivf_library.library
     live = LiveIndex(DIM, mapped=True)
-    live.refresh(library.catalog, library.vectors_dir, library.catalog.generation)
+    live.refresh(library.catalog, library.vectors_dir, library.catalog.generation, library.catalog.asset_count())
     gone = set(range(1001, 1041))
     for probe in ivf_library.removed[:10]:
         _, ids = live.search(probe, 50)
