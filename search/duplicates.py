@@ -22,6 +22,7 @@ copies); then the richest embedded metadata; then the first path.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -265,38 +266,45 @@ def find_duplicates(library: Library, settings: DuplicateSettings = DuplicateSet
 
 
 class ReportCache:
-    """Reports kept for paging, keyed by settings and catalog version.
+    """Reports kept for paging, keyed by settings; each names itself with a random version.
 
     A server pages through the groups of a large library (about 40 s to find them at 100 000
     images): finding them all again for every page would make each "more" click as slow as the
     first page. And pages must come from one report: an index run between two pages can move a
     group ahead, and offset paging into the new report would repeat one group and never show
     another. So every answer names its report's version; a page asked for with that version comes
-    from that report while it is kept (the current and the previous version), and is refused as
-    stale after that. One search at a time per cache, so two first pages do not both do the work."""
+    from that report while it is kept (the current and the previous one), and is refused as stale
+    after that. The version is random, not SQLite's ``data_version`` (which tells when to search
+    again): that counter starts over on every connection, so after a server restart an old page's
+    number would name another report. One search at a time per cache, so two first pages do not
+    both do the work."""
 
-    KEPT = 2  # versions per settings: the current report, and the one a client may still be paging
+    KEPT = 2  # reports per settings: the current one, and the one a client may still be paging
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._reports: dict[DuplicateSettings, dict[int, DuplicateReport]] = {}
+        # per settings: the catalog's data_version the newest report was made at, then
+        # version -> report, oldest first
+        self._reports: dict[DuplicateSettings, tuple[int, dict[int, DuplicateReport]]] = {}
 
     def report(self, library: Library, settings: DuplicateSettings,
                version: int | None = None) -> tuple[int, DuplicateReport]:
         """(version, report): the current one, or with ``version`` that one if it is still kept."""
         with self._lock:
-            kept = self._reports.setdefault(settings, {})
+            made_at, kept = self._reports.get(settings, (None, {}))
             if version is not None:
                 if version not in kept:
                     raise StaleResult("The library changed since the first page of duplicates.",
                                       hint="Start again from the first page (offset 0, no version).")
                 return version, kept[version]
             current = library.catalog.data_version()
-            if current not in kept:
-                kept[current] = find_duplicates(library, settings)
-                for old in sorted(kept)[:-self.KEPT]:
+            if current != made_at or not kept:
+                kept[secrets.randbits(62)] = find_duplicates(library, settings)
+                for old in list(kept)[:-self.KEPT]:
                     del kept[old]
-            return current, kept[current]
+                self._reports[settings] = (current, kept)
+            newest = next(reversed(kept))
+            return newest, kept[newest]
 
 
 def cluster_json(cluster: Cluster) -> dict:

@@ -41,7 +41,7 @@ def duplicates(exact: bool = Query(False, description="Only identical files at s
                limit: int = Query(DUPLICATES_PAGE, ge=1, le=MAX_DUPLICATES_PAGE, description="Groups to return."),
                version: Optional[int] = Query(None, ge=0, le=2**62, description=(
                    "The version the first page answered: later pages come from the same report, or are "
-                   "refused with 409 once the library has changed twice since.")),
+                   "refused with 409 once the library has changed twice since (or the server restarted).")),
                s: ServerState = Depends(state)) -> DuplicatesOut:
     from search.duplicates import DuplicateSettings, cluster_json
 

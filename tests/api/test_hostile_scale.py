@@ -3,8 +3,11 @@
 server (snapshot loaded into RAM), damaged snapshots, mass deletions, the calibration sample, and
 GET /api/duplicates paging and caching across a server's own index job.
 
-Tests marked ``xfail(strict=True, reason="BUG: ...")`` prove a bug found in this pass; when the
-product is fixed they pass, and strict mode makes the lead flip them."""
+Eleven of these failed before the fixes they drove (ef17b24 and the commit after it): pages that
+repeated assets as deeper lookups re-ranked more, damaged or other-width snapshots that stopped
+search, the server and `scout index`, a shrunk library whose IVF probes missed what was left, counts
+taken from the snapshot, a calibration sample that skipped the newer half of a library, and
+duplicate pages that drifted when the library changed or the server restarted."""
 
 from __future__ import annotations
 
@@ -80,9 +83,6 @@ def forget(path, numbers: range) -> int:
 
 # -- exact re-ranking and paging -------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: exact re-ranking of IVF candidates (Searcher._growing) re-ranks a "
-                   "candidate pool whose depth grows with offset (max(2 x need, 64)), so page N+1 re-ranks more "
-                   "candidates than page N and repeats assets page N showed (and never shows the ones pushed past)")
 def test_paging_search_results_of_an_ivf_library_over_http_never_repeats_an_asset(ivf_library, offline_encoder):
     path, _ = ivf_library
     with LiveServer(create_app(path, offline_encoder, ServerSettings())) as server:
@@ -101,8 +101,6 @@ def test_paging_search_results_of_an_ivf_library_over_http_never_repeats_an_asse
         assert shown == page(0, 60)  # page by page is the same list as one long page
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the same re-ranking paging bug through `scout search --offset` over "
-                   "the memory-mapped snapshot")
 def test_scout_search_offset_pages_of_a_mapped_ivf_library_never_repeat_an_asset(ivf_library):
     path, _ = ivf_library
     pages = [[h["id"] for h in search_json(path, "--like", 17, "--limit", 10, "--offset", offset)]
@@ -155,9 +153,6 @@ def shrunk_copy(ivf_copy):
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: after most assets are removed since the IVF snapshot (an index run "
-                   "killed or out of disk before it rewrote the snapshot), the searcher still probes 48 of 1024 "
-                   "lists: `--all --limit 50` on a 10-asset library lists none of them (loaded and mapped alike)")
 def test_a_library_shrunk_since_its_ivf_snapshot_still_lists_every_remaining_asset(shrunk_copy):
     ids = {h["id"] for h in search_json(shrunk_copy, "a cat", "--all", "--limit", 50)}
     assert ids == set(range(1, 11))
@@ -202,8 +197,6 @@ def damage_snapshot(library_path, damage: str) -> None:
                           "garbage": bytes(range(256)) * (size // 256)}[damage])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a truncated, empty, garbage or folder FAISS snapshot (a derived file; the "
-                   "catalog holds every vector) makes `scout search` die with a FAISS RuntimeError traceback, exit 1")
 @pytest.mark.parametrize("damage", ["empty", "truncated", "garbage", "a folder"])
 def test_scout_search_on_a_damaged_snapshot_answers_or_says_what_to_do(small_library, damage):
     path, _ = small_library
@@ -213,9 +206,6 @@ def test_scout_search_on_a_damaged_snapshot_answers_or_says_what_to_do(small_lib
     assert result.returncode in (0, 3, 5), result.stderr[-400:]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the server cannot start on a damaged snapshot: create_app builds its "
-                   "Searcher, which reads the snapshot and raises FAISS's RuntimeError (`scout serve` dies with a "
-                   "traceback)")
 def test_the_server_starts_and_answers_on_a_damaged_snapshot(small_library, offline_encoder):
     path, _ = small_library
     damage_snapshot(path, "truncated")
@@ -224,9 +214,6 @@ def test_the_server_starts_and_answers_on_a_damaged_snapshot(small_library, offl
         assert answer.status_code == 200 and len(answer.json()["results"]) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `scout index` cannot repair a damaged snapshot either: it loads it to "
-                   "patch it (vectors.updated_snapshot) and dies with the FAISS traceback after committing the batch, "
-                   "so search stays broken until the user finds and deletes vectors/index-N.faiss by hand")
 def test_scout_index_repairs_a_damaged_snapshot(small_library):
     path, root = small_library
     damage_snapshot(path, "truncated")
@@ -236,9 +223,6 @@ def test_scout_index_repairs_a_damaged_snapshot(small_library):
     assert len(search_json(path, "a cat", "--all")) == 5
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: mapped, LiveIndex.size is an upper bound (snapshot + side index, removed "
-                   "ids still counted) and it is what SearchResult.library_size reports: `scout search` on a library "
-                   "of 10 assets says 'No results in 3000 assets'")
 def test_scout_search_counts_the_assets_the_library_holds_not_the_snapshot(shrunk_copy):
     result = scout("search", "a cat", "--folder", "/nowhere", "--library", shrunk_copy)
     assert result.returncode == 0 and "No results in 10 assets" in result.stderr, result.stderr
@@ -246,10 +230,6 @@ def test_scout_search_counts_the_assets_the_library_holds_not_the_snapshot(shrun
 
 # -- the calibration and training sample ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG (predates this session; the by-id read keeps it): sample_vectors "
-                   "uses step = max(id) // limit, which is 1 for libraries under 2 x limit, and keeps the first "
-                   "`limit` ids: at 8000 assets the 4096-vector calibration sample holds none of the newest 3904 "
-                   "(and an IVF built at 50k-82k assets trains on the oldest 40,960 only)")
 def test_the_calibration_sample_spreads_over_the_whole_library(tmp_path):
     library = Library.create_or_open(tmp_path / "lib")
     rows = np.zeros((8000, 8), dtype=np.float32)
@@ -349,10 +329,6 @@ def test_mapped_search_over_an_exact_snapshot_folds_in_later_writes(small_librar
     assert str(root / "img-0000.png") not in {h["path"] for h in hits}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: /api/duplicates pages by offset into whichever report is current: "
-                   "when an index run changes the groups between two pages ('Show more groups' while a job runs), "
-                   "the next page repeats a group the user already has and the one that moved ahead is never shown; "
-                   "the answer carries nothing (report version) that lets the page notice and start over")
 def test_paging_duplicates_across_an_index_run_never_repeats_a_group(duplicate_library, offline_encoder):
     path, root, second = duplicate_library
     shutil.copy2(second, root / "copies" / "second.png")
@@ -367,7 +343,7 @@ def test_paging_duplicates_across_an_index_run_never_repeats_a_group(duplicate_l
         assert first["total"] == 2 and first["has_more"]
         shutil.copy2(second, root / "copies" / "second-again.png")  # its group grows and moves ahead
         index_job(client, root)
-        same_report = {"version": first["version"]} if "version" in first else {}  # how a page names its report
+        same_report = {"version": first["version"]}  # how a page names its report
         following = client.get("/api/duplicates", params={"exact": "true", "limit": 1, "offset": 1, **same_report})
         assert following.status_code == 200, following.text
         following = following.json()
@@ -375,10 +351,6 @@ def test_paging_duplicates_across_an_index_run_never_repeats_a_group(duplicate_l
         assert len({frozenset(p for p in g if "second-again" not in p) for g in shown}) == 2, shown
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the reader takes a snapshot of another width as it finds it: after a "
-                   "`scout reindex` to a model of another width is interrupted (catalog switched, first batch "
-                   "committed, snapshot still the old model's), `scout search` dies with a FAISS AssertionError "
-                   "traceback (assert d == self.d); updated_snapshot checks index.d, LiveIndex._take_snapshot does not")
 def test_scout_search_during_an_interrupted_reindex_to_another_width(small_library, tiny_clip_dir):
     path, _ = small_library
     library = Library.open(path)
@@ -396,10 +368,6 @@ def test_scout_search_during_an_interrupted_reindex_to_another_width(small_libra
         assert {h["folder"] for h in json.loads(result.stdout)} == {"/shoots/re"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (in the report-version paging being added): a version is SQLite's "
-                   "PRAGMA data_version, a per-connection counter that starts again at 1 when the server restarts, "
-                   "so a page left open across a restart names a different report by the same number and pages "
-                   "into it (a group repeated, one never shown) instead of being refused as stale")
 def test_a_duplicates_version_from_before_a_server_restart_is_not_taken_for_another_report(duplicate_library,
                                                                                           offline_encoder):
     path, root, second = duplicate_library
@@ -408,8 +376,6 @@ def test_a_duplicates_version_from_before_a_server_restart_is_not_taken_for_anot
     page = {"exact": "true", "limit": 1}
     with LiveServer(create_app(path, offline_encoder, ServerSettings())) as server:
         first = server.client().get("/api/duplicates", params=page).json()
-    if "version" not in first:
-        pytest.skip("this build's /api/duplicates names no report version")
     assert first["total"] == 2
     shutil.copy2(second, root / "copies" / "second-again.png")  # its group grows and moves ahead
     index_folder(path, [root], offline_encoder)[0].close()
