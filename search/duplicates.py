@@ -299,7 +299,7 @@ class ReportCache:
                 return version, kept[version]
             current = library.catalog.data_version()
             if current != made_at or not kept:
-                kept[secrets.randbits(62)] = find_duplicates(library, settings)
+                kept[secrets.randbits(52)] = find_duplicates(library, settings)  # exact in a JavaScript number
                 for old in list(kept)[:-self.KEPT]:
                     del kept[old]
                 self._reports[settings] = (current, kept)

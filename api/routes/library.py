@@ -39,7 +39,7 @@ def _job_out(job: Job) -> IndexJobOut:
 def duplicates(exact: bool = Query(False, description="Only identical files at several paths."),
                offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Groups to skip (largest groups come first)."),
                limit: int = Query(DUPLICATES_PAGE, ge=1, le=MAX_DUPLICATES_PAGE, description="Groups to return."),
-               version: Optional[int] = Query(None, ge=0, le=2**62, description=(
+               version: Optional[int] = Query(None, ge=0, le=2**53, description=(
                    "The version the first page answered: later pages come from the same report, or are "
                    "refused with 409 once the library has changed twice since (or the server restarted).")),
                s: ServerState = Depends(state)) -> DuplicatesOut:
