@@ -57,6 +57,13 @@ class EncoderOptions:
 MAX_WORKERS = 256  # decode threads or processes; far past any machine's cores, short of a fork bomb
 
 
+def _check_workers(workers: int) -> None:
+    """``--workers`` as both the local run and an engine take it."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}.",
+                          hint="One per CPU core is plenty; each worker keeps 4 files in flight.")
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """Knobs of an index run. Defaults suit a 2-core laptop; all are exposed on the CLI."""
@@ -73,9 +80,7 @@ class IndexSettings:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}.")
-        if not 1 <= self.decode_workers <= MAX_WORKERS:
-            raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, got {self.decode_workers}.",
-                              hint="One per CPU core is plenty; each worker keeps 4 files in flight.")
+        _check_workers(self.decode_workers)
         if self.commit_every < 1:
             raise ConfigError(f"--commit-every must be at least 1, got {self.commit_every}.")
         if self.max_megapixels <= 0:
@@ -104,9 +109,7 @@ class EngineSettings:
     encoder_options: EncoderOptions = EncoderOptions()
 
     def __post_init__(self) -> None:
-        if not 1 <= self.workers <= MAX_WORKERS:
-            raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, got {self.workers}.",
-                              hint="One per CPU core is plenty; each worker keeps 4 files in flight.")
+        _check_workers(self.workers)
         if self.address is not None and self.name in ("threads", "processes"):
             raise ConfigError(f"--address names a cluster; the {self.name} engine runs on this machine.",
                               hint="Use --engine ray --address ADDR, or drop --address.")

@@ -298,7 +298,7 @@ class ReportCache:
                                       hint="Start again from the first page (offset 0, no version).")
                 return version, kept[version]
             current = library.catalog.data_version()
-            if current != made_at or not kept:
+            if current != made_at:
                 kept[secrets.randbits(52)] = find_duplicates(library, settings)  # exact in a JavaScript number
                 for old in list(kept)[:-self.KEPT]:
                     del kept[old]

@@ -157,11 +157,11 @@ class AssetTables:
         pay before its first query). When deletions have left under 90 % of those ids, the ids
         that exist are listed and evenly spaced instead."""
         top = self.db.execute("SELECT max(id) FROM assets").fetchone()[0] or 0
-        wanted = np.unique(np.linspace(1, top, min(limit, top)).round().astype(np.int64))
+        wanted = _evenly(top, limit) + 1
         _, rows = self.vectors_for_ids(wanted)
         if len(rows) < 0.9 * len(wanted):
             ids = np.fromiter((r[0] for r in self.db.execute("SELECT id FROM assets ORDER BY id")), dtype=np.int64)
-            _, rows = self.vectors_for_ids(_spread(ids, limit))
+            _, rows = self.vectors_for_ids(ids[_evenly(len(ids), limit)])
         return rows
 
     def vector_for_asset(self, asset_id: int) -> np.ndarray | None:
@@ -251,8 +251,6 @@ class AssetTables:
         )
 
 
-def _spread(ids: np.ndarray, limit: int) -> np.ndarray:
-    """Up to ``limit`` of ``ids`` (sorted), evenly spaced from the first to the last."""
-    if len(ids) <= limit:
-        return ids
-    return ids[np.unique(np.linspace(0, len(ids) - 1, limit).round().astype(np.int64))]
+def _evenly(count: int, limit: int) -> np.ndarray:
+    """Up to ``limit`` positions in ``range(count)``, evenly spaced from the first to the last."""
+    return np.unique(np.linspace(0, count - 1, min(limit, count)).round().astype(np.int64))
